@@ -1,0 +1,311 @@
+"""The one analysis pipeline: load -> understand -> fit -> diagnose -> charts -> report.
+
+The CLI and the web service both call run_analysis; nothing else strings the stages together.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .charts import ChartData, render_charts
+from .errors import LLMError
+from .interpretation import template_interpretation, ungrounded_numbers
+from .loading import LoadedTable, describe_columns, load_table
+from .report import Report, render_markdown
+from .stats.design import Design, build_design
+from .stats.diagnostics import diagnose
+from .stats.fit import FitResult, fit_model
+from .stats.importance import column_minmax, predictor_importance
+from .understanding import (
+    choose_target,
+    classify_columns,
+    default_features,
+    validate_target,
+)
+
+log = logging.getLogger(__name__)
+
+STAGES = ("loading", "understanding", "fitting", "diagnostics", "charts", "interpreting", "writing")
+TOP_PREDICTOR_CHARTS = 3
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    target: str | None = None
+    features: list[str] | None = None
+    context: str | None = None
+    sheet: str | None = None
+    transpose: bool | None = None  # None: let the heuristic (or the LLM) decide
+    robust: bool = False
+    use_llm: bool = True
+    provider: str | None = None  # "anthropic" | "openai" | None (whichever key is set)
+    model: str | None = None
+
+
+ProgressCallback = Callable[[str], None]
+
+
+@dataclass
+class _LLMSession:
+    """The optional language model for one analysis, and what went wrong with it."""
+
+    client: object | None = None  # llm.LLMClient
+    notes: list[str] = field(default_factory=list)
+    used: bool = False
+
+    @classmethod
+    def open(cls, options: AnalysisOptions) -> _LLMSession:
+        if not options.use_llm:
+            return cls(notes=[])
+        from .llm import select_client
+
+        try:
+            client = select_client(provider=options.provider, model=options.model)
+        except LLMError as exc:
+            return cls(notes=[f"LLM not used: {exc}"])
+        if client is None:
+            return cls(notes=["LLM not used: no API key configured; heuristics ran instead."])
+        return cls(client=client)
+
+    @property
+    def name(self) -> str:
+        return getattr(self.client, "name", "none") if self.used else "none"
+
+    def ask(self, what: str, call: Callable[[], object]) -> object | None:
+        """Run one LLM call; on failure note it and return None so heuristics take over."""
+        if self.client is None:
+            return None
+        try:
+            answer = call()
+        except LLMError as exc:
+            self.notes.append(f"LLM {what} failed ({exc}); heuristics used instead.")
+            return None
+        self.used = True
+        return answer
+
+
+def _understand(
+    table: LoadedTable,
+    table_path: Path,
+    options: AnalysisOptions,
+    llm: _LLMSession,
+    warns: list[str],
+) -> tuple[LoadedTable, dict[str, str], str, str, list[str] | None, str | None]:
+    """Decide orientation, column roles, target and predictors (LLM first, heuristics after)."""
+    roles = classify_columns(table.frame)
+    answer = None
+    if llm.client is not None:
+        summary = {
+            "rows": len(table.frame),
+            "columns": describe_columns(table.frame),
+            "heuristic_roles": roles,
+            "sideways_heuristic": {"transposed": table.transposed, "reason": table.transpose_reason},
+        }
+        answer = llm.ask(
+            "table understanding",
+            lambda: llm.client.understand_table(summary, options.context),  # type: ignore[union-attr]
+        )
+    context = options.context
+    if answer is not None:
+        context = context or answer.business_context
+        if (
+            options.transpose is None
+            and answer.sideways is not None
+            and answer.sideways != table.transposed
+        ):
+            warns.append(
+                f"The language model {'confirmed' if answer.sideways else 'rejected'} a sideways "
+                f"layout against the heuristic ({answer.sideways_reason}); table re-read."
+            )
+            table = load_table(table_path, sheet=options.sheet, transpose=answer.sideways)
+            roles = classify_columns(table.frame)
+        # The LLM may only mark columns as identifiers or free text (to leave them out);
+        # numeric/categorical typing stays with the data-driven heuristics.
+        for judged in answer.columns:
+            if judged.name in roles and judged.role in ("id", "text") and judged.name != options.target:
+                roles[judged.name] = judged.role
+
+    if options.target is not None:
+        validate_target(table.frame, roles, options.target)
+        target, reason = options.target, "chosen by the user"
+    else:
+        target, reason = None, ""
+        if answer is not None and answer.target in table.frame.columns:
+            try:
+                validate_target(table.frame, roles, answer.target)
+                target, reason = answer.target, f"recommended by the language model: {answer.target_reason}"
+            except Exception as exc:  # an unusable LLM pick falls back to the heuristic
+                warns.append(f"The language model's target {answer.target!r} is unusable: {exc}")
+        if target is None:
+            target, reason = choose_target(table.frame, roles)
+
+    features = options.features
+    if features is None and answer is not None:
+        usable = set(default_features(table.frame, roles, target))
+        picked = [name for name in answer.predictors if name in usable]
+        features = picked or None
+    return table, roles, target, reason, features, context
+
+
+def _chart_data(design: Design, fit: FitResult, importance: list, frame: pd.DataFrame) -> ChartData:
+    """Gather what the charts need from the fit, as plain arrays."""
+    coefs = [
+        (c.name, c.estimate, c.ci_low, c.ci_high)
+        for c in fit.summary.coefficients
+        if c.name != "Intercept"
+    ]
+    X = design.X
+    params = {c.name: c.estimate for c in fit.summary.coefficients}
+    means = X.mean()
+    top: list = []
+    for item in importance:
+        name = item.name
+        if name not in X.columns or len(top) >= TOP_PREDICTOR_CHARTS:
+            continue
+        x = X[name].to_numpy(dtype=float)
+        line_x = np.linspace(np.nanmin(x), np.nanmax(x), 50)
+        # The model's line for this predictor with every other predictor held at its mean.
+        base = params.get("Intercept", 0.0) + sum(
+            params[col] * means[col] for col in X.columns if col != name and col in params
+        )
+        eta = base + params.get(name, 0.0) * line_x
+        line_y = 1 / (1 + np.exp(-eta)) if design.kind == "logit" else eta
+        top.append((name, x, design.y.to_numpy(dtype=float), line_x, line_y))
+    numeric = frame.select_dtypes(include="number")
+    return ChartData(
+        target=design.target,
+        kind=design.kind,
+        y=np.asarray(fit.y, dtype=float),
+        fitted=np.asarray(fit.fitted, dtype=float),
+        residuals=np.asarray(fit.residuals, dtype=float),
+        coefficients=coefs,
+        importance=[(i.name, i.importance) for i in importance],
+        importance_method=importance[0].method if importance else "",
+        correlation=numeric.corr() if numeric.shape[1] >= 2 else pd.DataFrame(),
+        top_predictors=top,
+        minmax=[],
+    )
+
+
+def _interpret(report: Report, llm: _LLMSession) -> tuple[str, str]:
+    """An LLM interpretation when one is grounded in the numbers, else the template."""
+    facts = report.model_dump()
+    if llm.client is not None:
+        from .interpretation import facts_for_llm
+
+        answer = llm.ask("interpretation", lambda: llm.client.interpret(facts_for_llm(facts)))  # type: ignore[union-attr]
+        if answer is not None:
+            invented = ungrounded_numbers(answer.text, facts)
+            if not invented:
+                return answer.text, "llm"
+            llm.notes.append(
+                "The language model's interpretation quoted numbers not in the results "
+                f"({', '.join(invented[:5])}); the template interpretation is shown instead."
+            )
+    return template_interpretation(facts), "template"
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def run_analysis(
+    table_path: Path,
+    options: AnalysisOptions,
+    output_dir: Path,
+    progress: ProgressCallback | None = None,
+) -> Report:
+    """Analyse one table and write report.json, report.md and the charts into output_dir.
+
+    Calls progress(stage) with each name in STAGES as it starts. Raises errors.InputError
+    (and subclasses) for input the user can fix; never fails because of the LLM.
+    """
+    notify = progress or (lambda stage: None)
+    table_path = Path(table_path)
+    output_dir = Path(output_dir)
+    warns: list[str] = []
+
+    notify("loading")
+    table = load_table(table_path, sheet=options.sheet, transpose=options.transpose)
+
+    notify("understanding")
+    llm = _LLMSession.open(options)
+    table, roles, target, target_reason, features, context = _understand(
+        table, table_path, options, llm, warns
+    )
+    frame = table.frame
+
+    notify("fitting")
+    with warnings.catch_warnings():
+        # statsmodels' numerical chatter is summarised by our own warnings, not printed.
+        warnings.simplefilter("ignore")
+        design = build_design(frame, target, features, roles)
+        fit = fit_model(design, robust=options.robust)
+
+        notify("diagnostics")
+        diagnostics = diagnose(design, fit)
+        importance = predictor_importance(design, fit)
+        minmax = column_minmax(frame)
+
+    notify("charts")
+    output_dir.mkdir(parents=True, exist_ok=True)
+    chart_names = render_charts(_chart_data(design, fit, importance, frame), output_dir)
+
+    notify("interpreting")
+    columns = [{**col, "role": roles.get(col["name"], "text")} for col in describe_columns(frame)]
+    report = Report(
+        version=__version__,
+        source={
+            "file": table_path.name,
+            "kind": table.kind,
+            "sheet": table.sheet,
+            "encoding": table.encoding,
+            "delimiter": table.delimiter,
+            "transposed": table.transposed,
+            "transpose_reason": table.transpose_reason,
+        },
+        rows=len(frame),
+        columns=columns,
+        context=context,
+        target=target,
+        target_reason=target_reason,
+        features=list(design.features),
+        dropped_columns=[{"name": d.name, "reason": d.reason} for d in design.dropped],
+        rows_dropped=design.rows_dropped,
+        model=fit.summary,
+        diagnostics=diagnostics,
+        importance=importance,
+        minmax=minmax,
+        charts=chart_names,
+        interpretation="",
+        interpretation_source="template",
+        llm="none",
+        warnings=[*table.warnings, *warns, *design.warnings, *getattr(fit, "warnings", [])],
+    )
+    text, source = _interpret(report, llm)
+    report = report.model_copy(
+        update={
+            "interpretation": text,
+            "interpretation_source": source,
+            "llm": llm.name,
+            "llm_notes": llm.notes,
+        }
+    )
+
+    notify("writing")
+    _write_atomic(output_dir / "report.json", report.model_dump_json(indent=2))
+    _write_atomic(output_dir / "report.md", render_markdown(report))
+    return report

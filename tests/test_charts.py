@@ -1,0 +1,156 @@
+"""Charts: every file written as a sensible PNG, sampling above the point cap, safe file names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import numpy as np
+import pandas as pd
+import pytest
+
+from regression_analyzer.charts import (
+    MAX_BARS,
+    ChartData,
+    predictor_file_names,
+    render_charts,
+    render_charts_detailed,
+    safe_name,
+    sample_points,
+    truncate,
+)
+
+FIXED = [
+    "actual_vs_predicted.png",
+    "residuals_vs_fitted.png",
+    "qq_plot.png",
+    "coefficients.png",
+    "importance.png",
+    "correlation_heatmap.png",
+]
+
+
+def make_data(
+    kind: str = "ols",
+    n: int = 300,
+    names: tuple[str, ...] = ("ad_spend", "price"),
+    n_coefs: int | None = None,
+    seed: int = 0,
+) -> ChartData:
+    """A small synthetic fit with known structure, in ChartData form."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, len(names)))
+    eta = 1.0 + X @ np.arange(1, len(names) + 1, dtype=float)
+    if kind == "logit":
+        fitted = 1 / (1 + np.exp(-eta))
+        y = (rng.uniform(size=n) < fitted).astype(float)
+    else:
+        fitted = eta
+        y = eta + rng.normal(size=n)
+    coef_names = list(names) if n_coefs is None else [f"c{i}" for i in range(n_coefs)]
+    coefs = [("Intercept", 1.0, 0.5, 1.5)] + [
+        (c, float(i + 1), float(i + 1) - 0.5, float(i + 1) + 0.5) for i, c in enumerate(coef_names)
+    ]
+    frame = pd.DataFrame(X, columns=list(names)).assign(target=y)
+    top = []
+    for i, name in enumerate(names):
+        line_x = np.linspace(X[:, i].min(), X[:, i].max(), 50)
+        top.append((name, X[:, i], y, line_x, 1.0 + (i + 1) * line_x))
+    return ChartData(
+        target="target",
+        kind=kind,  # type: ignore[arg-type]
+        y=y,
+        fitted=fitted,
+        residuals=y - fitted,
+        coefficients=coefs,
+        importance=[(c, float(i)) for i, c in enumerate(coef_names)],
+        importance_method="drop-column change in R²",
+        correlation=frame.corr(),
+        top_predictors=top,
+        minmax=[
+            (c, float(frame[c].min()), float(frame[c].max()), float(frame[c].mean()))
+            for c in frame.columns
+        ],
+    )
+
+
+@pytest.mark.parametrize("kind", ["ols", "logit"])
+def test_every_chart_is_a_sensible_png_in_stable_order(tmp_path: Path, kind: str) -> None:
+    names = render_charts(make_data(kind), tmp_path)
+    assert names == [*FIXED, "target_vs_ad_spend.png", "target_vs_price.png", "minmax.png"]
+    for name in names:
+        path = tmp_path / name
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        height, width = mpimg.imread(path).shape[:2]
+        assert 600 <= width <= 1400 and 400 <= height <= 900, (name, width, height)
+
+
+def test_sample_points_caps_and_notes() -> None:
+    small = sample_points(100, 5000)
+    assert not small.sampled and small.note == "" and len(small.indices) == 100
+    big = sample_points(1_000_000, 5000, seed=3)
+    assert big.sampled and len(big.indices) == 5000
+    assert len(np.unique(big.indices)) == 5000 and big.indices.max() < 1_000_000
+    assert big.note == "showing 5,000 of 1,000,000 points, random sample"
+    # Deterministic: the same seed gives the same rows.
+    assert np.array_equal(big.indices, sample_points(1_000_000, 5000, seed=3).indices)
+
+
+def test_million_rows_take_the_sampled_path(tmp_path: Path) -> None:
+    result = render_charts_detailed(make_data("ols", n=1_000_000), tmp_path, max_points=2000)
+    scatter = [*FIXED[:3], "target_vs_ad_spend.png", "target_vs_price.png"]
+    for name in scatter:
+        assert result.points_plotted[name] == 2000, name
+        assert "showing 2,000 of 1,000,000 points, random sample" in result.notes[name]
+
+
+def test_small_data_is_not_sampled(tmp_path: Path) -> None:
+    result = render_charts_detailed(make_data("ols", n=300), tmp_path)
+    assert result.points_plotted["actual_vs_predicted.png"] == 300
+    assert "random sample" not in result.notes["actual_vs_predicted.png"]
+
+
+def test_many_coefficients_show_top_and_say_so(tmp_path: Path) -> None:
+    result = render_charts_detailed(make_data(n_coefs=60), tmp_path)
+    assert f"top {MAX_BARS} of 60 coefficients" in result.notes["coefficients.png"]
+    assert f"top {MAX_BARS} of 60 predictors" in result.notes["importance.png"]
+
+
+def test_wide_correlation_is_limited(tmp_path: Path) -> None:
+    names = tuple(f"x{i}" for i in range(30))
+    data = make_data(names=names)
+    data.top_predictors = data.top_predictors[:1]
+    result = render_charts_detailed(data, tmp_path)
+    assert "showing 20 of 31 columns" in result.notes["correlation_heatmap.png"]
+
+
+def test_predictor_names_sanitized_and_cannot_escape(tmp_path: Path) -> None:
+    assert safe_name("../x") == "x"
+    assert safe_name("Price (€) / Unit") == "price_unit"
+    assert safe_name("///") == "predictor"
+    assert predictor_file_names(["a b", "A-B", "../x"]) == [
+        "target_vs_a_b.png",
+        "target_vs_a_b_2.png",
+        "target_vs_x.png",
+    ]
+    data = make_data(names=("../x", "..\\..\\evil"))
+    out = tmp_path / "out"
+    names = render_charts(data, out)
+    assert "target_vs_x.png" in names and "target_vs_evil.png" in names
+    assert all((out / n).is_file() for n in names)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_truncate_adds_ellipsis() -> None:
+    assert truncate("short") == "short"
+    long = truncate("a" * 100, 20)
+    assert len(long) == 20 and long.endswith("…")
+
+
+def test_missing_inputs_still_give_every_file(tmp_path: Path) -> None:
+    data = make_data()
+    data.coefficients, data.importance, data.minmax = [], [], []
+    data.correlation = pd.DataFrame()
+    data.top_predictors = []
+    assert render_charts(data, tmp_path) == [*FIXED, "minmax.png"]
+    assert all((tmp_path / n).stat().st_size > 1000 for n in [*FIXED, "minmax.png"])

@@ -11,6 +11,7 @@ time and the process's peak RSS (ru_maxrss) when the stage ended.
 
 from __future__ import annotations
 
+import itertools
 import json
 import resource
 import subprocess
@@ -53,7 +54,7 @@ def measure_one(csv: Path, out_dir: Path) -> dict:
     run_analysis(csv, AnalysisOptions(target="y", use_llm=False), out_dir, progress=progress)
     marks.append(("end", time.perf_counter(), _peak_rss_mb()))
     stages = {}
-    for (name, t0, _), (_, t1, rss) in zip(marks, marks[1:], strict=False):
+    for (name, t0, _), (_, t1, rss) in itertools.pairwise(marks):
         stages[name] = {"seconds": round(t1 - t0, 3), "peak_rss_mb": round(rss, 1)}
     return {"total_seconds": round(marks[-1][1] - start, 3), "stages": stages}
 
@@ -72,7 +73,9 @@ def main() -> None:
     for rows in sizes:
         out = subprocess.run(
             [sys.executable, __file__, "--child", str(rows)],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         )
         result = json.loads(out.stdout.strip().splitlines()[-1])
         for name, stage in result["stages"].items():

@@ -18,8 +18,13 @@ def write_linear_table(path: Path, rows: int = 200, seed: int = 1) -> dict[str, 
     effect = pd.Series(region).map({"north": 0.0, "south": 5.0, "west": -3.0}).to_numpy()
     revenue = 10 + 2 * ad - 1.5 * price + effect + rng.normal(0, 1.0, rows)
     pd.DataFrame(
-        {"order_id": np.arange(1, rows + 1), "ad_spend": ad, "price": price, "region": region,
-         "revenue": revenue}
+        {
+            "order_id": np.arange(1, rows + 1),
+            "ad_spend": ad,
+            "price": price,
+            "region": region,
+            "revenue": revenue,
+        }
     ).to_csv(path, index=False)
     return {"ad_spend": 2.0, "price": -1.5}
 
@@ -41,7 +46,6 @@ def binary_csv(tmp_path: Path) -> Path:
     churn = rng.uniform(size=rows) < 1 / (1 + np.exp(-logit))
     path = tmp_path / "churn.csv"
     pd.DataFrame(
-        {"tenure": tenure, "monthly_charges": charges,
-         "churned": np.where(churn, "yes", "no")}
+        {"tenure": tenure, "monthly_charges": charges, "churned": np.where(churn, "yes", "no")}
     ).to_csv(path, index=False)
     return path

@@ -17,14 +17,18 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     base_env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "MPLBACKEND": "Agg"}
     return subprocess.run(
         [sys.executable, "-m", "regression_analyzer.cli", *args],
-        capture_output=True, text=True, timeout=300, env={**base_env, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**base_env, **(env or {})},
     )
 
 
 def test_analyze_json_reports_the_generating_model(linear_csv: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = run_cli("analyze", str(linear_csv), "--target", "revenue", "--json",
-                     "--output-dir", str(out))
+    result = run_cli(
+        "analyze", str(linear_csv), "--target", "revenue", "--json", "--output-dir", str(out)
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)  # stdout holds only the JSON
     coefs = {c["name"]: c for c in report["model"]["coefficients"]}
@@ -48,8 +52,16 @@ def test_analyze_summary_table_and_auto_target(linear_csv: Path, tmp_path: Path)
 
 
 def test_binary_target_fits_logit(binary_csv: Path, tmp_path: Path) -> None:
-    result = run_cli("analyze", str(binary_csv), "--target", "churned", "--json", "--no-llm",
-                     "--output-dir", str(tmp_path / "o"))
+    result = run_cli(
+        "analyze",
+        str(binary_csv),
+        "--target",
+        "churned",
+        "--json",
+        "--no-llm",
+        "--output-dir",
+        str(tmp_path / "o"),
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["model"]["kind"] == "logit"
@@ -112,10 +124,12 @@ def test_zip_bomb_xlsx_is_refused(tmp_path: Path) -> None:
         (("--features", "ad_spend,ghost"), "ghost"),
     ],
 )
-def test_bad_options_exit_2(args: tuple[str, ...], needle: str, linear_csv: Path,
-                            tmp_path: Path) -> None:
-    result = run_cli("analyze", str(linear_csv), "--no-llm", *args,
-                     "--output-dir", str(tmp_path / "o"))
+def test_bad_options_exit_2(
+    args: tuple[str, ...], needle: str, linear_csv: Path, tmp_path: Path
+) -> None:
+    result = run_cli(
+        "analyze", str(linear_csv), "--no-llm", *args, "--output-dir", str(tmp_path / "o")
+    )
     assert result.returncode == 2, result.stderr
     assert needle in result.stderr and "Traceback" not in result.stderr
 
@@ -123,8 +137,9 @@ def test_bad_options_exit_2(args: tuple[str, ...], needle: str, linear_csv: Path
 def test_fewer_rows_than_parameters_exit_2(tmp_path: Path) -> None:
     path = tmp_path / "tiny.csv"
     path.write_text("y,a,b,c\n1,2,3,4\n2,3,5,7\n3,1,1,2\n")
-    result = run_cli("analyze", str(path), "--target", "y", "--no-llm",
-                     "--output-dir", str(tmp_path / "o"))
+    result = run_cli(
+        "analyze", str(path), "--target", "y", "--no-llm", "--output-dir", str(tmp_path / "o")
+    )
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
 
@@ -142,8 +157,12 @@ def test_rerun_does_not_lose_other_files(tmp_path: Path) -> None:
     out = tmp_path / "o"
     out.mkdir()
     (out / "notes.txt").write_text("keep me")
-    assert run_cli("analyze", str(csv), "--target", "revenue", "--no-llm",
-                   "--output-dir", str(out)).returncode == 0
+    assert (
+        run_cli(
+            "analyze", str(csv), "--target", "revenue", "--no-llm", "--output-dir", str(out)
+        ).returncode
+        == 0
+    )
     bad = run_cli("analyze", str(csv), "--target", "nope", "--no-llm", "--output-dir", str(out))
     assert bad.returncode == 2
     assert (out / "notes.txt").read_text() == "keep me"

@@ -89,7 +89,10 @@ def _print_summary(report, output_dir: Path) -> None:  # report: Report (lazy im
         coefs.add_column(col, justify="left" if col == "term" else "right")
     for c in m.coefficients:
         coefs.add_row(
-            c.name, _fmt(c.estimate), _fmt(c.std_error), _fmt(c.p_value),
+            c.name,
+            _fmt(c.estimate),
+            _fmt(c.std_error),
+            _fmt(c.p_value),
             f"[{_fmt(c.ci_low)}, {_fmt(c.ci_high)}]",
         )
     out.print(coefs)
@@ -112,12 +115,14 @@ def cli() -> None:
 @click.option("--features", help="Comma-separated predictor columns. Default: all usable.")
 @click.option("--context", help="What the table is about, in a sentence (helps the LLM).")
 @click.option(
-    "--output-dir", type=click.Path(path_type=Path, file_okay=False),
+    "--output-dir",
+    type=click.Path(path_type=Path, file_okay=False),
     help="Where report.json, report.md and the charts go. Default: ./output/<file name>.",
 )
 @click.option("--sheet", help="Excel sheet name. Default: the first sheet.")
 @click.option(
-    "--transpose/--no-transpose", default=None,
+    "--transpose/--no-transpose",
+    default=None,
     help="Force reading the table sideways (variables as rows) or not. Default: detect.",
 )
 @click.option("--robust", is_flag=True, help="Heteroscedasticity-robust (HC3) standard errors.")
@@ -126,9 +131,18 @@ def cli() -> None:
 @click.option("--model", help="LLM model name for the chosen provider.")
 @click.option("--json", "as_json", is_flag=True, help="Print only the report JSON on stdout.")
 def analyze(
-    file: Path, target: str | None, features: str | None, context: str | None,
-    output_dir: Path | None, sheet: str | None, transpose: bool | None, robust: bool,
-    no_llm: bool, provider: str | None, model: str | None, as_json: bool,
+    file: Path,
+    target: str | None,
+    features: str | None,
+    context: str | None,
+    output_dir: Path | None,
+    sheet: str | None,
+    transpose: bool | None,
+    robust: bool,
+    no_llm: bool,
+    provider: str | None,
+    model: str | None,
+    as_json: bool,
 ) -> None:
     """Analyse FILE (CSV, XLSX, XLSM or XLS) and write a report with charts."""
 
@@ -139,15 +153,23 @@ def analyze(
         from .pipeline import AnalysisOptions, run_analysis
 
         options = AnalysisOptions(
-            target=target, features=_split_features(features), context=context, sheet=sheet,
-            transpose=transpose, robust=robust, use_llm=not no_llm, provider=provider,
+            target=target,
+            features=_split_features(features),
+            context=context,
+            sheet=sheet,
+            transpose=transpose,
+            robust=robust,
+            use_llm=not no_llm,
+            provider=provider,
             model=model,
         )
         out_dir = output_dir or Path("output") / file.stem
         with _stderr.status("starting") as status:
             report = run_analysis(
-                file, options, out_dir,
-                progress=lambda stage: (status.update(stage), _stderr.log(stage)),
+                file,
+                options,
+                out_dir,
+                progress=lambda stage: (status.update(stage), _stderr.print(f"· {stage}")),
             )
         if as_json:
             click.echo(report.model_dump_json(indent=2))

@@ -18,8 +18,9 @@ import pandas as pd
 
 from . import __version__
 from .charts import ChartData, render_charts
-from .errors import LLMError
-from .interpretation import template_interpretation, ungrounded_numbers
+from .errors import InputError, LLMError
+from .interpretation import facts_for_llm, template_interpretation, ungrounded_numbers
+from .llm.schemas import TableUnderstanding
 from .loading import LoadedTable, describe_columns, load_table
 from .report import Report, render_markdown
 from .stats.design import Design, build_design
@@ -67,14 +68,15 @@ class _LLMSession:
     def open(cls, options: AnalysisOptions) -> _LLMSession:
         if not options.use_llm:
             return cls(notes=[])
-        from .llm import select_client
+        from .llm import select_client, why_none
 
         try:
             client = select_client(provider=options.provider, model=options.model)
         except LLMError as exc:
             return cls(notes=[f"LLM not used: {exc}"])
         if client is None:
-            return cls(notes=["LLM not used: no API key configured; heuristics ran instead."])
+            reason = why_none(options.provider) or "no API key configured"
+            return cls(notes=[f"LLM not used: {reason}; heuristics ran instead."])
         return cls(client=client)
 
     @property
@@ -94,70 +96,100 @@ class _LLMSession:
         return answer
 
 
+@dataclass
+class _Understanding:
+    """What the understand stage decided, and why."""
+
+    table: LoadedTable
+    roles: dict[str, str]
+    target: str
+    target_reason: str
+    features: list[str] | None
+    context: str | None
+
+
+def _ask_llm(
+    table: LoadedTable, roles: dict[str, str], options: AnalysisOptions, llm: _LLMSession
+) -> TableUnderstanding | None:
+    if llm.client is None:
+        return None
+    summary = {
+        "rows": len(table.frame),
+        "columns": describe_columns(table.frame),
+        "heuristic_roles": roles,
+        "sideways_heuristic": {"transposed": table.transposed, "reason": table.transpose_reason},
+    }
+    client = llm.client
+    return llm.ask("table understanding", lambda: client.understand_table(summary, options.context))
+
+
+def _pick_target(
+    frame: pd.DataFrame,
+    roles: dict[str, str],
+    options: AnalysisOptions,
+    answer: TableUnderstanding | None,
+    warns: list[str],
+) -> tuple[str, str]:
+    """The user's target, else the LLM's if usable, else the heuristic's."""
+    if options.target is not None:
+        validate_target(frame, roles, options.target)
+        return options.target, "chosen by the user"
+    if answer is not None and answer.target:
+        try:
+            validate_target(frame, roles, answer.target)
+            return answer.target, f"recommended by the language model: {answer.target_reason}"
+        except InputError as exc:  # an unusable LLM pick falls back to the heuristic
+            warns.append(f"The language model's target {answer.target!r} is unusable: {exc}.")
+    return choose_target(frame, roles)
+
+
 def _understand(
     table: LoadedTable,
     table_path: Path,
     options: AnalysisOptions,
     llm: _LLMSession,
     warns: list[str],
-) -> tuple[LoadedTable, dict[str, str], str, str, list[str] | None, str | None]:
+) -> _Understanding:
     """Decide orientation, column roles, target and predictors (LLM first, heuristics after)."""
     roles = classify_columns(table.frame)
-    answer = None
-    if llm.client is not None:
-        summary = {
-            "rows": len(table.frame),
-            "columns": describe_columns(table.frame),
-            "heuristic_roles": roles,
-            "sideways_heuristic": {"transposed": table.transposed, "reason": table.transpose_reason},
-        }
-        answer = llm.ask(
-            "table understanding",
-            lambda: llm.client.understand_table(summary, options.context),  # type: ignore[union-attr]
+    answer = _ask_llm(table, roles, options, llm)
+    llm_flips_layout = (
+        answer is not None
+        and options.transpose is None
+        and answer.sideways is not None
+        and answer.sideways != table.transposed
+    )
+    if llm_flips_layout:
+        verdict = "sees a sideways table" if answer.sideways else "rejects the sideways layout"
+        warns.append(
+            f"The language model {verdict} against the heuristic "
+            f"({answer.sideways_reason}); the table was re-read accordingly."
         )
-    context = options.context
+        table = load_table(table_path, sheet=options.sheet, transpose=answer.sideways)
+        roles = classify_columns(table.frame)
     if answer is not None:
-        context = context or answer.business_context
-        if (
-            options.transpose is None
-            and answer.sideways is not None
-            and answer.sideways != table.transposed
-        ):
-            warns.append(
-                f"The language model {'confirmed' if answer.sideways else 'rejected'} a sideways "
-                f"layout against the heuristic ({answer.sideways_reason}); table re-read."
-            )
-            table = load_table(table_path, sheet=options.sheet, transpose=answer.sideways)
-            roles = classify_columns(table.frame)
         # The LLM may only mark columns as identifiers or free text (to leave them out);
         # numeric/categorical typing stays with the data-driven heuristics.
         for judged in answer.columns:
-            if judged.name in roles and judged.role in ("id", "text") and judged.name != options.target:
+            if (
+                judged.name in roles
+                and judged.role in ("id", "text")
+                and judged.name != options.target
+            ):
                 roles[judged.name] = judged.role
 
-    if options.target is not None:
-        validate_target(table.frame, roles, options.target)
-        target, reason = options.target, "chosen by the user"
-    else:
-        target, reason = None, ""
-        if answer is not None and answer.target in table.frame.columns:
-            try:
-                validate_target(table.frame, roles, answer.target)
-                target, reason = answer.target, f"recommended by the language model: {answer.target_reason}"
-            except Exception as exc:  # an unusable LLM pick falls back to the heuristic
-                warns.append(f"The language model's target {answer.target!r} is unusable: {exc}")
-        if target is None:
-            target, reason = choose_target(table.frame, roles)
-
+    target, reason = _pick_target(table.frame, roles, options, answer, warns)
     features = options.features
     if features is None and answer is not None:
         usable = set(default_features(table.frame, roles, target))
-        picked = [name for name in answer.predictors if name in usable]
-        features = picked or None
-    return table, roles, target, reason, features, context
+        features = [name for name in answer.predictors if name in usable] or None
+    context = options.context or (answer.business_context if answer is not None else None)
+    return _Understanding(table, roles, target, reason, features, context)
 
 
-def _chart_data(design: Design, fit: FitResult, importance: list, frame: pd.DataFrame) -> ChartData:
+def _chart_data(
+    design: Design, fit: FitResult, importance: list, minmax: list, frame: pd.DataFrame
+) -> ChartData:
     """Gather what the charts need from the fit, as plain arrays."""
     coefs = [
         (c.name, c.estimate, c.ci_low, c.ci_high)
@@ -193,17 +225,20 @@ def _chart_data(design: Design, fit: FitResult, importance: list, frame: pd.Data
         importance_method=importance[0].method if importance else "",
         correlation=numeric.corr() if numeric.shape[1] >= 2 else pd.DataFrame(),
         top_predictors=top,
-        minmax=[],
+        minmax=[(m.column, m.min, m.max, _mean(frame[m.column])) for m in minmax],
     )
+
+
+def _mean(column: pd.Series) -> float:
+    return float(pd.to_numeric(column, errors="coerce").mean())
 
 
 def _interpret(report: Report, llm: _LLMSession) -> tuple[str, str]:
     """An LLM interpretation when one is grounded in the numbers, else the template."""
     facts = report.model_dump()
     if llm.client is not None:
-        from .interpretation import facts_for_llm
-
-        answer = llm.ask("interpretation", lambda: llm.client.interpret(facts_for_llm(facts)))  # type: ignore[union-attr]
+        client = llm.client
+        answer = llm.ask("interpretation", lambda: client.interpret(facts_for_llm(facts)))
         if answer is not None:
             invented = ungrounded_numbers(answer.text, facts)
             if not invented:
@@ -243,16 +278,15 @@ def run_analysis(
 
     notify("understanding")
     llm = _LLMSession.open(options)
-    table, roles, target, target_reason, features, context = _understand(
-        table, table_path, options, llm, warns
-    )
+    understood = _understand(table, table_path, options, llm, warns)
+    table, roles, target = understood.table, understood.roles, understood.target
     frame = table.frame
 
     notify("fitting")
     with warnings.catch_warnings():
         # statsmodels' numerical chatter is summarised by our own warnings, not printed.
         warnings.simplefilter("ignore")
-        design = build_design(frame, target, features, roles)
+        design = build_design(frame, target, understood.features, roles)
         fit = fit_model(design, robust=options.robust)
 
         notify("diagnostics")
@@ -262,7 +296,7 @@ def run_analysis(
 
     notify("charts")
     output_dir.mkdir(parents=True, exist_ok=True)
-    chart_names = render_charts(_chart_data(design, fit, importance, frame), output_dir)
+    chart_names = render_charts(_chart_data(design, fit, importance, minmax, frame), output_dir)
 
     notify("interpreting")
     columns = [{**col, "role": roles.get(col["name"], "text")} for col in describe_columns(frame)]
@@ -279,9 +313,9 @@ def run_analysis(
         },
         rows=len(frame),
         columns=columns,
-        context=context,
+        context=understood.context,
         target=target,
-        target_reason=target_reason,
+        target_reason=understood.target_reason,
         features=list(design.features),
         dropped_columns=[{"name": d.name, "reason": d.reason} for d in design.dropped],
         rows_dropped=design.rows_dropped,

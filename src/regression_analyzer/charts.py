@@ -119,8 +119,16 @@ def truncate(label: str, width: int = LABEL_WIDTH) -> str:
 # --- figure plumbing -------------------------------------------------------------------------
 
 
-def _new_figure() -> tuple[Figure, Axes]:
-    fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
+def _new_figure(fixed_margins: bool = False) -> tuple[Figure, Axes]:
+    """A figure with one axes.
+
+    Constrained layout measures every label to fit long tick labels (coefficient names,
+    heatmap columns) and costs about as much as drawing the chart. Scatter charts have short
+    numeric tick labels, so they take fixed margins that leave room for the sampling note.
+    """
+    fig = Figure(figsize=FIGSIZE, dpi=DPI, layout=None if fixed_margins else "constrained")
+    if fixed_margins:
+        fig.subplots_adjust(left=0.1, right=0.97, top=0.92, bottom=0.15)
     FigureCanvasAgg(fig)
     return fig, fig.add_subplot()
 
@@ -205,7 +213,7 @@ def _deviance_residuals(y: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 
 def _actual_vs_predicted(data: ChartData, s: PointSample, seed: int) -> tuple[Figure, int]:
-    fig, ax = _new_figure()
+    fig, ax = _new_figure(fixed_margins=True)
     y, f = np.asarray(data.y, float), np.asarray(data.fitted, float)
     if data.kind == "logit":
         # Histograms use every row: np.histogram is O(n) and cheap, nothing is drawn per row.
@@ -250,7 +258,7 @@ def _residuals_for(data: ChartData, s: PointSample) -> tuple[np.ndarray, str]:
 
 
 def _residuals_vs_fitted(data: ChartData, s: PointSample, seed: int) -> tuple[Figure, int]:
-    fig, ax = _new_figure()
+    fig, ax = _new_figure(fixed_margins=True)
     r, label = _residuals_for(data, s)
     f = np.asarray(data.fitted, float)[s.indices]
     n = _scatter(ax, f, r)
@@ -264,7 +272,7 @@ def _residuals_vs_fitted(data: ChartData, s: PointSample, seed: int) -> tuple[Fi
 
 
 def _qq_plot(data: ChartData, s: PointSample, seed: int) -> tuple[Figure, int]:
-    fig, ax = _new_figure()
+    fig, ax = _new_figure(fixed_margins=True)
     r, label = _residuals_for(data, s)
     r = np.sort(r[np.isfinite(r)])
     kind = "deviance residuals" if data.kind == "logit" else "residuals"
@@ -400,7 +408,7 @@ def _target_vs(data: ChartData, s: PointSample, seed: int, item: tuple) -> tuple
     x, y = np.asarray(x, float), np.asarray(y, float)
     # Each predictor has its own row count only in theory; sample against its own length.
     ps = s if len(x) == s.total else sample_points(len(x), max(len(s.indices), 1), seed)
-    fig, ax = _new_figure()
+    fig, ax = _new_figure(fixed_margins=True)
     xs, ys = x[ps.indices], y[ps.indices]
     if data.kind == "logit":
         # Jitter 0/1 outcomes vertically so overlapping points stay visible.

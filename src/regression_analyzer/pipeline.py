@@ -223,10 +223,24 @@ def _chart_data(
         coefficients=coefs,
         importance=[(i.name, i.importance) for i in importance],
         importance_method=importance[0].method if importance else "",
-        correlation=numeric.corr() if numeric.shape[1] >= 2 else pd.DataFrame(),
+        correlation=_correlation(numeric),
         top_predictors=top,
         minmax=[(m.column, m.min, m.max, _mean(frame[m.column])) for m in minmax],
     )
+
+
+def _correlation(numeric: pd.DataFrame) -> pd.DataFrame:
+    """Pearson correlations over complete rows.
+
+    numpy on complete rows, because pandas' pairwise-complete corr is about 20 times slower
+    on a million rows and the heatmap does not need pairwise deletion.
+    """
+    complete = numeric.dropna()
+    if numeric.shape[1] < 2 or len(complete) < 3:
+        return pd.DataFrame()
+    with np.errstate(invalid="ignore", divide="ignore"):  # constant columns give NaN cells
+        matrix = np.corrcoef(complete.to_numpy(dtype=float), rowvar=False)
+    return pd.DataFrame(matrix, index=numeric.columns, columns=numeric.columns)
 
 
 def _mean(column: pd.Series) -> float:

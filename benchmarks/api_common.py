@@ -1,0 +1,125 @@
+"""Helpers for the API benchmarks: a live server in a subprocess and a memory sampler."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import write_linear_table  # noqa: E402
+
+__all__ = ["ROOT", "MemorySampler", "Server", "write_linear_table"]
+
+
+class Server:
+    """uvicorn running regression_analyzer.api.main:app with temporary directories."""
+
+    def __init__(self, **env: str) -> None:
+        self.tmp = Path(tempfile.mkdtemp(prefix="ra-bench-"))
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        full = {
+            **os.environ,
+            "DATA_DIR": str(self.tmp / "data"),
+            "OUTPUT_DIR": str(self.tmp / "output"),
+            "LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT / "src"),
+            **env,
+        }
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "regression_analyzer.api.main:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--no-access-log",
+            ],
+            env=full,
+            stdout=(self.tmp / "server.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("server did not start")
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def upload(self, path: Path) -> dict:
+        with path.open("rb") as handle, httpx.Client(timeout=600) as client:
+            response = client.post(
+                f"{self.url}/api/v1/upload", files={"file": (path.name, handle, "text/csv")}
+            )
+        response.raise_for_status()
+        return response.json()
+
+
+class MemorySampler(threading.Thread):
+    """Samples RSS of a process (and optionally its children) every few milliseconds."""
+
+    def __init__(self, pid: int, children: bool = False, every_s: float = 0.01) -> None:
+        super().__init__(daemon=True)
+        self.proc = psutil.Process(pid)
+        self.children = children
+        self.every_s = every_s
+        self.peak = 0
+        self._halt = threading.Event()
+
+    def rss(self) -> int:
+        total = self.proc.memory_info().rss
+        if self.children:
+            for child in self.proc.children(recursive=True):
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    total += child.memory_info().rss
+        return total
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            try:
+                self.peak = max(self.peak, self.rss())
+            except psutil.NoSuchProcess:
+                return
+            time.sleep(self.every_s)
+
+    def stop(self) -> int:
+        self._halt.set()
+        self.join()
+        return self.peak
+
+
+def mb(n: float) -> str:
+    return f"{n / 1024 / 1024:.1f} MB"

@@ -1,0 +1,61 @@
+"""FastAPI dependencies: the stores, the settings and the bearer-token check."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from .jobs import JobManager, JobStore
+from .ratelimit import SlidingWindowLimiter
+from .settings import Settings
+from .uploads import UploadStore
+
+_bearer = HTTPBearer(auto_error=False, description="API_TOKEN, when the service has one")
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_uploads(request: Request) -> UploadStore:
+    return request.app.state.uploads
+
+
+def get_jobs(request: Request) -> JobManager:
+    return request.app.state.jobs
+
+
+def get_job_store(request: Request) -> JobStore:
+    return request.app.state.jobs.store
+
+
+def get_limiter(request: Request) -> SlidingWindowLimiter:
+    return request.app.state.limiter
+
+
+def require_token(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """When API_TOKEN is set, every route but health needs `Authorization: Bearer <token>`."""
+    expected: str | None = request.app.state.api_token
+    if expected is None:
+        return
+    given = credentials.credentials if credentials is not None else ""
+    # compare_digest: the time taken does not reveal how much of the token matched.
+    if not secrets.compare_digest(given.encode(), expected.encode()):
+        raise HTTPException(
+            status_code=status.HTTP_401_UNAUTHORIZED,
+            detail="missing or wrong API token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+Settings_ = Annotated[Settings, Depends(get_settings_dep)]
+Uploads = Annotated[UploadStore, Depends(get_uploads)]
+Jobs = Annotated[JobManager, Depends(get_jobs)]
+JobStoreDep = Annotated[JobStore, Depends(get_job_store)]
+Limiter = Annotated[SlidingWindowLimiter, Depends(get_limiter)]

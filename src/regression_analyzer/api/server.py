@@ -1,0 +1,25 @@
+"""Run the service under uvicorn (what `regression-analyzer serve` and the container call)."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from .settings import get_settings
+
+
+def run_server(host: str = "127.0.0.1", port: int | None = None) -> None:
+    """Serve ``regression_analyzer.api.main:app``; port defaults to $PORT (8000)."""
+    settings = get_settings()
+    uvicorn.run(
+        "regression_analyzer.api.main:app",
+        host=host,
+        port=port or settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,  # our middleware logs one line per request, with its id
+        # A bit under SHUTDOWN_GRACE_S + Docker's margin: stop taking connections first.
+        timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 1,
+        proxy_headers=True,
+    )
+
+
+serve = run_server

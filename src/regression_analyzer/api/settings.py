@@ -1,0 +1,70 @@
+"""Service configuration from the environment (pydantic-settings).
+
+Every field reads the upper-case variable of the same name (DATA_DIR, MAX_UPLOAD_MB...).
+Secrets (API_TOKEN, provider keys) are read through credentials.read_secret so that the
+``*_FILE`` form works too; they are never stored on the settings object.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ..credentials import read_secret
+
+
+class Settings(BaseSettings):
+    """Everything the service can be told through environment variables."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="uploads are stored here")
+    output_dir: Path = Field(Path("output"), description="job state, reports and charts")
+    port: int = Field(8000, ge=1, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    max_upload_mb: float = Field(50, gt=0)
+    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    queue_max: int = Field(100, ge=1, description="jobs waiting for a worker; more -> 429")
+    job_timeout_s: float = Field(600, gt=0)
+    retention_days: float = Field(0, ge=0, description="0 keeps everything")
+    retention_check_s: float = Field(3600, gt=0, description="how often retention runs")
+    cors_origins: str = Field("", description="comma-separated origins; empty = no CORS")
+    rate_limit: int = Field(10, ge=0, description="analyses per minute per client; 0 = off")
+    shutdown_grace_s: float = Field(8, ge=0)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.output_dir / "jobs"
+
+    def api_token(self) -> str | None:
+        """API_TOKEN or the file named by API_TOKEN_FILE; read on demand, never cached here."""
+        return read_secret("API_TOKEN")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (a FastAPI dependency; override it in tests)."""
+    return Settings()

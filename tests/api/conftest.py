@@ -1,0 +1,178 @@
+"""Fixtures that run the service for real: uvicorn in a subprocess on a free loopback port."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import write_linear_table
+
+STARTUP_TIMEOUT_S = 30
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class LiveServer:
+    """A running service: its URL, its directories and its process (for kill/restart)."""
+
+    data_dir: Path
+    output_dir: Path
+    env: dict[str, str]
+    port: int = 0
+    process: subprocess.Popen | None = None
+    log_path: Path | None = None
+    token: str | None = None
+    _logs: list[Path] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def client(self, **kwargs) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)
+
+    def start(self) -> None:
+        self.port = free_port()
+        self.log_path = self.output_dir.parent / f"server-{self.port}.log"
+        self._logs.append(self.log_path)
+        log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "regression_analyzer.api.main:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--no-access-log",
+            ],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.logs()}")
+            try:
+                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server did not become healthy:\n{self.logs()}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(sig)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL the server and its job processes, like a crash or power loss."""
+        import psutil
+
+        if self.process is None:
+            return
+        children = psutil.Process(self.process.pid).children(recursive=True)
+        self.process.kill()
+        self.process.wait()
+        for child in children:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in self._logs if p.exists())
+
+
+def make_server(tmp_path: Path, **env: str) -> LiveServer:
+    data, output = tmp_path / "data", tmp_path / "output"
+    data.mkdir(exist_ok=True)
+    output.mkdir(exist_ok=True)
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.endswith(("_API_KEY", "_API_KEY_FILE")) and not k.startswith("API_TOKEN")
+    }
+    full = {
+        **base,
+        "DATA_DIR": str(data),
+        "OUTPUT_DIR": str(output),
+        "LOG_LEVEL": "INFO",
+        "WORKERS": "2",
+        "RATE_LIMIT": "1000",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src"),
+        **env,
+    }
+    return LiveServer(data_dir=data, output_dir=output, env=full, token=env.get("API_TOKEN"))
+
+
+@pytest.fixture(scope="module")
+def server_factory(tmp_path_factory) -> Iterator[Callable[..., LiveServer]]:
+    """Start servers with extra environment; all are stopped at the end of the module."""
+    started: list[LiveServer] = []
+
+    def factory(**env: str) -> LiveServer:
+        server = make_server(tmp_path_factory.mktemp("srv"), **env)
+        server.start()
+        started.append(server)
+        return server
+
+    yield factory
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def server(server_factory) -> LiveServer:
+    """The default service: 2 workers, generous limits."""
+    return server_factory()
+
+
+@pytest.fixture(scope="session")
+def sales_csv(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("tables") / "sales.csv"
+    write_linear_table(path)
+    return path
+
+
+def upload(
+    client: httpx.Client, path: Path, name: str | None = None, content_type: str = "text/csv"
+):
+    with path.open("rb") as handle:
+        return client.post(
+            "/api/v1/upload", files={"file": (name or path.name, handle, content_type)}
+        )
+
+
+def wait_for(client: httpx.Client, job_id: str, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(f"/api/v1/results/{job_id}").json()
+        if body["status"] in ("completed", "failed"):
+            return body
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not finish in {timeout} s")

@@ -1,0 +1,151 @@
+# syntax=docker/dockerfile:1
+# regression-analyzer web service. Builds with the classic builder (no BuildKit features)
+# and with BuildKit. Registry-less sites: scripts/build-base-image.sh, then
+#   docker build --build-arg BASE_IMAGE=regression-analyzer/python-base:3.11 .
+# Air-gapped / private index: docs/container.md.
+
+# Both stages must use the same base: the venv's python is a symlink to its interpreter.
+ARG BASE_IMAGE=python:3.11-slim
+
+# ---------------------------------------------------------------------------------------
+# deps: a virtual environment with the runtime dependencies only, from pyproject.toml.
+# Its cache key is pyproject.toml (+ wheelhouse/), so a code-only change reuses it.
+FROM ${BASE_IMAGE} AS deps
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+# Package sources. Build args only live in the build stages (never in the runtime image
+# config), but a URL with credentials is visible in these stages' history: prefer a
+# wheelhouse or a netrc-less token proxy for secrets.
+ARG PIP_INDEX_URL
+ARG PIP_EXTRA_INDEX_URL
+ARG PIP_TRUSTED_HOST
+ARG PIP_NO_INDEX
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_ROOT_USER_ACTION=ignore \
+    PYTHONDONTWRITEBYTECODE=1
+RUN python3 -m venv /opt/venv
+WORKDIR /build
+COPY wheelhouse/ /wheelhouse/
+COPY pyproject.toml ./
+# --find-links /wheelhouse (PIP_FIND_LINKS) when the wheelhouse holds wheels; empty PIP_*
+# build args are unset (an empty PIP_INDEX_URL would otherwise mean "no index URL").
+RUN [ -n "${PIP_INDEX_URL:-}" ] || unset PIP_INDEX_URL; \
+    [ -n "${PIP_EXTRA_INDEX_URL:-}" ] || unset PIP_EXTRA_INDEX_URL; \
+    [ -n "${PIP_TRUSTED_HOST:-}" ] || unset PIP_TRUSTED_HOST; \
+    [ -n "${PIP_NO_INDEX:-}" ] || unset PIP_NO_INDEX; \
+    if ls /wheelhouse/*.whl >/dev/null 2>&1; then export PIP_FIND_LINKS=/wheelhouse; fi; \
+    python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
+        > requirements.txt; \
+    /opt/venv/bin/pip install --no-cache-dir --no-compile --requirement requirements.txt; \
+    du -sm /opt/venv | awk '{print "SIZE venv with dependencies: " $1 " MB"}'
+
+# ---------------------------------------------------------------------------------------
+# app: build the project wheel (setuptools from pyproject's build-system) and install it,
+# without dependencies, into a staging root that the runtime stage copies as one small layer.
+FROM deps AS app
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+ARG PIP_INDEX_URL
+ARG PIP_EXTRA_INDEX_URL
+ARG PIP_TRUSTED_HOST
+ARG PIP_NO_INDEX
+RUN [ -n "${PIP_INDEX_URL:-}" ] || unset PIP_INDEX_URL; \
+    [ -n "${PIP_EXTRA_INDEX_URL:-}" ] || unset PIP_EXTRA_INDEX_URL; \
+    [ -n "${PIP_TRUSTED_HOST:-}" ] || unset PIP_TRUSTED_HOST; \
+    [ -n "${PIP_NO_INDEX:-}" ] || unset PIP_NO_INDEX; \
+    if ls /wheelhouse/*.whl >/dev/null 2>&1; then export PIP_FIND_LINKS=/wheelhouse; fi; \
+    python3 -m venv /opt/buildtools; \
+    python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"]))' \
+        > build-requirements.txt; \
+    /opt/buildtools/bin/pip install --no-cache-dir --requirement build-requirements.txt
+COPY README.md ./
+COPY src/ src/
+RUN /opt/buildtools/bin/pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /dist . \
+    && /opt/venv/bin/pip install --no-cache-dir --no-deps --no-compile --root /staging /dist/*.whl \
+    && /opt/venv/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash -s /staging -p / /staging
+
+# ---------------------------------------------------------------------------------------
+# slim: the dependency venv without build tools, caches and the dependencies' test suites,
+# extension modules stripped, and bytecode compiled for every dependency module the service
+# imports, so that a read-only root filesystem starts fast. Each step reports what it saved
+# in the build log ("TRIM ..."). Still only depends on pyproject.toml: cached across code
+# changes. STRIP=0 skips stripping (it needs binutils: from the base image, else apt).
+FROM deps AS slim
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+ARG STRIP=1
+COPY scripts/container-bytecode.py /usr/local/lib/container-bytecode.py
+# binutils is only used in this throw-away stage, so its version is not pinned (DL3008);
+# the single-quoted step commands are expanded later by eval on purpose (SC2016).
+# hadolint ignore=DL3008,SC2016
+RUN size() { du -sm --apparent-size /opt/venv | cut -f1; }; \
+    step() { local name=$1 cmd=$2 before; before=$(size); eval "$cmd" || { echo "TRIM ${name}: FAILED"; exit 1; }; echo "TRIM ${name}: saved $((before - $(size))) MB, venv now $(size) MB"; }; \
+    echo "TRIM start: venv $(size) MB"; \
+    step "pip/setuptools/wheel (build tools)" \
+        'rm -rf /opt/venv/lib/python3*/site-packages/{pip,setuptools,wheel,_distutils_hack,pkg_resources}{,-*.dist-info} /opt/venv/lib/python3*/site-packages/distutils-precedence.pth /opt/venv/bin/pip*'; \
+    step "dependency test suites" \
+        'find /opt/venv/lib/python3*/site-packages/{numpy,pandas,scipy,statsmodels,matplotlib,pydantic,anthropic,openai,openpyxl} -depth -type d -name tests -prune -exec rm -rf {} + 2>/dev/null || true'; \
+    step "C sources, headers, Cython and type stubs" \
+        'find /opt/venv/lib/python3*/site-packages \( -name "*.pyi" -o -name "*.pxd" -o -name "*.pyx" -o -name "*.h" -o -name "*.c" -o -name "*.cpp" \) -type f -delete'; \
+    if [ "$STRIP" = 1 ] && ! command -v strip >/dev/null && command -v apt-get >/dev/null; then \
+        { apt-get update -qq && apt-get install -y -qq --no-install-recommends binutils; } >/dev/null 2>&1 \
+            || echo "TRIM binutils not installable (no Debian mirror?): not stripping"; \
+    fi; \
+    if [ "$STRIP" = 1 ] && command -v strip >/dev/null; then \
+        step "strip extension modules (not the auditwheel *.libs: stripping breaks them)" \
+            'find /opt/venv -name "*.so" -type f -not -path "*.libs/*" -exec strip --strip-unneeded {} +'; \
+    fi; \
+    step "bytecode for imported modules (adds)" \
+        'MPLCONFIGDIR=$(mktemp -d) /opt/venv/bin/python /usr/local/lib/container-bytecode.py /opt/venv'
+
+# ---------------------------------------------------------------------------------------
+# runtime: interpreter (base), the slim venv, the app. No compilers, no pip cache.
+FROM ${BASE_IMAGE} AS runtime
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+RUN groupadd --gid 1000 appuser \
+    && useradd --uid 1000 --gid 1000 --no-create-home --home-dir /nonexistent \
+        --shell /usr/sbin/nologin appuser \
+    && mkdir -p /data /output /opt/mplconfig \
+    && chown 1000:1000 /data /output /opt/mplconfig
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    MPLBACKEND=Agg \
+    MPLCONFIGDIR=/opt/mplconfig \
+    DATA_DIR=/data \
+    OUTPUT_DIR=/output \
+    PORT=8000 \
+    LOG_LEVEL=INFO
+COPY --from=slim /opt/venv /opt/venv
+# Read-only root: copy the warmed matplotlib cache to /tmp at start (see the script).
+COPY scripts/container-mplconfig.py /tmp/container-mplconfig.py
+RUN purelib=$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') \
+    && mv /tmp/container-mplconfig.py "${purelib}/_regression_analyzer_mplconfig.py" \
+    && echo "import _regression_analyzer_mplconfig" > "${purelib}/_regression_analyzer_mplconfig.pth" \
+    && python -m compileall -q --invalidation-mode unchecked-hash "${purelib}/_regression_analyzer_mplconfig.py"
+# Warm matplotlib's font cache as the app user, into the directory it owns.
+USER 1000:1000
+RUN python -c "import matplotlib.font_manager as fm, matplotlib.pyplot as plt; fm.findfont('DejaVu Sans'); plt.figure(); plt.close('all')" \
+    && ls /opt/mplconfig
+USER 0:0
+COPY --from=app /staging/ /
+# Late, so that changing them does not invalidate the layers above.
+ARG VERSION=0.0.0+dev
+ARG VCS_REF=unknown
+ARG BUILD_DATE=unknown
+# No public repository URL is configured in pyproject.toml: pass the real one at build time.
+ARG SOURCE_URL=https://github.com/regression-analyzer/regression-analyzer
+LABEL org.opencontainers.image.title="regression-analyzer" \
+      org.opencontainers.image.description="Understand a table, fit and diagnose a regression, draw the charts and explain the result." \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${VCS_REF}" \
+      org.opencontainers.image.created="${BUILD_DATE}" \
+      org.opencontainers.image.source="${SOURCE_URL}" \
+      org.opencontainers.image.licenses="MIT"
+ENV REGRESSION_ANALYZER_VERSION=${VERSION}
+WORKDIR /data
+USER 1000:1000
+VOLUME ["/data", "/output"]
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=3s --start-period=5s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request as u; u.urlopen('http://127.0.0.1:%s/api/v1/health' % os.environ.get('PORT', '8000'), timeout=2)"]
+STOPSIGNAL SIGTERM
+CMD ["regression-analyzer", "serve", "--host", "0.0.0.0"]

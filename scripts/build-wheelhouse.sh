@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Fill a wheelhouse for air-gapped image builds: every runtime dependency of the project
+# (from pyproject.toml) and the build requirements (setuptools, wheel), as wheels for the
+# image's platform (Linux x86_64, CPython 3.11), resolved on a machine that can reach an index.
+#
+#   scripts/build-wheelhouse.sh [DIR]          # default DIR: wheelhouse/ (in the build context)
+#   docker build --network none --build-arg PIP_NO_INDEX=1 \
+#       --build-arg BASE_IMAGE=regression-analyzer/python-base:3.11 -t regression-analyzer .
+#
+# Uses the host's pip configuration (index URL, proxy CA...). Env: PYTHON (default python3),
+# PY_VERSION (3.11), PLATFORMS (manylinux tags, space-separated).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DIR=${1:-wheelhouse}
+PYTHON=${PYTHON:-python3}
+PY_VERSION=${PY_VERSION:-3.11}
+PLATFORMS=${PLATFORMS:-"manylinux_2_28_x86_64 manylinux_2_17_x86_64 manylinux2014_x86_64 linux_x86_64"}
+mkdir -p "$DIR"
+reqs=$(mktemp)
+trap 'rm -f "$reqs"' EXIT
+"$PYTHON" - >"$reqs" <<'PY'
+import tomllib
+meta = tomllib.load(open("pyproject.toml", "rb"))
+print("\n".join(meta["project"]["dependencies"] + meta["build-system"]["requires"]))
+PY
+platform_args=()
+for p in $PLATFORMS; do platform_args+=(--platform "$p"); done
+"$PYTHON" -m pip download --disable-pip-version-check --only-binary=:all: \
+  --python-version "$PY_VERSION" --implementation cp "${platform_args[@]}" \
+  --dest "$DIR" --requirement "$reqs"
+echo "[build-wheelhouse] $(find "$DIR" -name '*.whl' | wc -l) wheels, $(du -sh "$DIR" | cut -f1) in $DIR"

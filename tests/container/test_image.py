@@ -1,0 +1,181 @@
+"""The Docker image on a real engine: size, user, health, API through the published port,
+volumes, restart, graceful stop, hardened and memory-limited runs, keys as files."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import requests
+
+from .conftest import APP_UID, VERSION, Container, analyse, csv_bytes, docker, inspect
+
+pytestmark = [pytest.mark.container, pytest.mark.slow]
+
+HARDENED = [
+    "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL",
+    "--security-opt", "no-new-privileges", "--memory", "512m", "--cpus", "0.5",
+]  # fmt: skip
+
+
+def test_image_size_under_500_mb(image: str) -> None:
+    size = inspect(image)["Size"]
+    print(f"\nimage size: {size / 1e6:.0f} MB")
+    assert size < 500e6
+
+
+def test_image_metadata(image: str) -> None:
+    config = inspect(image)["Config"]
+    labels = config["Labels"]
+    assert labels["org.opencontainers.image.version"] == VERSION
+    for key in ("revision", "created", "source", "title"):
+        assert labels.get(f"org.opencontainers.image.{key}"), key
+    assert config["User"] in ("1000", "1000:1000")
+    assert sorted(config["Volumes"]) == ["/data", "/output"]
+    assert config["Healthcheck"]["Interval"] == 30 * 10**9
+    assert config["Healthcheck"]["Timeout"] == 3 * 10**9
+    assert "curl" not in json.dumps(config["Healthcheck"]["Test"])
+    env = dict(e.split("=", 1) for e in config["Env"])
+    assert env["DATA_DIR"] == "/data" and env["OUTPUT_DIR"] == "/output"
+    assert env["PYTHONUNBUFFERED"] == "1" and env["MPLBACKEND"] == "Agg"
+
+
+def test_no_build_tools_or_pip_in_runtime(image: str) -> None:
+    out = docker(
+        "run", "--rm", "--entrypoint", "sh", image, "-c",
+        "ls /opt/venv/bin; command -v gcc cc strip || true;"
+        " ls -d /opt/venv/lib/python3*/site-packages/*/tests 2>/dev/null || true",
+    ).stdout  # fmt: skip
+    assert "pip" not in out.split()
+    assert "/usr/bin/gcc" not in out and "/usr/bin/strip" not in out
+    assert "/tests" not in out
+
+
+@pytest.fixture(scope="module")
+def app(run_container) -> Container:
+    """The main container: default options, host dirs on /data and /output."""
+    return run_container()
+
+
+def test_runs_as_uid_1000(app: Container) -> None:
+    assert docker("exec", app.name, "id", "-u").stdout.strip() == str(APP_UID)
+    status = docker("exec", app.name, "cat", "/proc/1/status").stdout
+    uid_line = next(line for line in status.splitlines() if line.startswith("Uid:"))
+    assert uid_line.split()[1:] == [str(APP_UID)] * 4, uid_line
+
+
+def test_health_reports_build_version(app: Container) -> None:
+    body = requests.get(f"{app.url}/health", timeout=5).json()
+    assert body["version"] == VERSION
+
+
+def test_becomes_healthy(app: Container) -> None:
+    # Docker 20.10 probes first after --interval (30 s): no start-interval there.
+    deadline = time.monotonic() + 90
+    status = None
+    while time.monotonic() < deadline:
+        status = inspect(app.name)["State"]["Health"]["Status"]
+        if status == "healthy":
+            break
+        assert status != "unhealthy", inspect(app.name)["State"]["Health"]
+        time.sleep(1)
+    assert status == "healthy"
+
+
+@pytest.fixture(scope="module")
+def analysed(app: Container) -> dict:
+    return analyse(app, csv_bytes(300), filename="small.csv")
+
+
+def test_upload_analyse_chart_through_published_port(app: Container, analysed: dict) -> None:
+    job_id = analysed["job_id"]
+    charts = requests.get(f"{app.url}/charts/{job_id}", timeout=10).json()
+    names = charts["charts"] if isinstance(charts, dict) else charts
+    assert names, charts
+    name = names[0] if isinstance(names[0], str) else names[0]["name"]
+    r = requests.get(f"{app.url}/charts/{job_id}/{name}", timeout=10)
+    assert r.status_code == 200
+    assert r.content[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_files_land_in_host_volumes(app: Container, analysed: dict) -> None:
+    upload_id, job_id = analysed["upload"]["upload_id"], analysed["job_id"]
+    uploads = [p for p in app.data.rglob("*") if p.is_file() and upload_id in str(p)]
+    assert any(p.name == "small.csv" for p in uploads), list(app.data.rglob("*"))
+    job_files = [p for p in app.output.rglob("*") if p.is_file() and job_id in str(p)]
+    assert any(p.suffix == ".png" for p in job_files), list(app.output.rglob("*"))
+    assert any(p.suffix == ".json" for p in job_files)
+    assert all(p.stat().st_uid == APP_UID for p in uploads + job_files)
+
+
+def test_restart_keeps_results_and_uploads(app: Container, analysed: dict) -> None:
+    docker("restart", app.name, timeout=60)
+    app.wait_http()
+    upload_id, job_id = analysed["upload"]["upload_id"], analysed["job_id"]
+    assert requests.get(f"{app.url}/uploads/{upload_id}", timeout=10).status_code == 200
+    result = requests.get(f"{app.url}/results/{job_id}", timeout=10).json()
+    assert result["status"] == "completed"
+    assert result["report"] == analysed["result"]["report"]
+    charts = requests.get(f"{app.url}/charts/{job_id}", timeout=10)
+    assert charts.status_code == 200
+
+
+def test_stop_is_graceful(app: Container) -> None:
+    docker("stop", app.name, timeout=60)  # SIGTERM, SIGKILL after 10 s
+    state = inspect(app.name)["State"]
+    logs = app.logs()
+    assert state["ExitCode"] != 137, f"killed after the grace period\n{logs}"
+    assert state["ExitCode"] in (0, 143), state
+    assert not state["OOMKilled"]
+    assert "Shutting down" in logs or "Finished server process" in logs, logs
+
+
+def test_hardened_limited_container_analyses_100k_rows(run_container) -> None:
+    c = run_container(*HARDENED)
+    host_config = inspect(c.name)["HostConfig"]
+    assert host_config["ReadonlyRootfs"] and host_config["CapDrop"] == ["ALL"]
+    assert host_config["Memory"] == 512 * 2**20 and host_config["NanoCpus"] == 5 * 10**8
+    assert "no-new-privileges" in host_config["SecurityOpt"]
+    start = time.monotonic()
+    done = analyse(c, csv_bytes(100_000, seed=1), filename="big.csv", timeout=600)
+    print(f"\n100k rows analysed in {time.monotonic() - start:.1f} s (512m, 0.5 cpu, read-only)")
+    assert done["result"]["report"]["rows"] == 100_000
+    assert not inspect(c.name)["State"]["OOMKilled"]
+    assert "not a writable directory" not in c.logs()  # matplotlib cache copied to /tmp
+
+
+def test_keys_as_files_are_used_and_not_exposed(run_container, tmp_path) -> None:
+    key = "sk-ant-container-test-" + "x" * 24
+    secret = tmp_path / "anthropic_api_key"
+    secret.write_text(key + "\n")
+    secret.chmod(0o444)
+    tmp_path.chmod(0o755)
+    c = run_container(
+        "-v", f"{secret}:/run/secrets/anthropic_api_key:ro",
+        env={"ANTHROPIC_API_KEY_FILE": "/run/secrets/anthropic_api_key", "OPENAI_API_KEY": ""},
+    )  # fmt: skip
+    providers = {p["name"]: p for p in requests.get(f"{c.url}/providers", timeout=60).json()}
+    assert providers["anthropic"]["configured"] is True, providers
+    assert providers["openai"]["configured"] is False, providers
+    assert key not in docker("inspect", c.name).stdout
+    assert key not in c.logs()
+
+
+def test_bytecode_covers_what_the_service_imports(image: str) -> None:
+    """Read-only root: every module the service and an analysis import has a .pyc."""
+    check = (
+        "import importlib.util, os, sys\n"
+        "import regression_analyzer.api.main, regression_analyzer.pipeline\n"
+        "import regression_analyzer.charts, regression_analyzer.cli\n"
+        "from regression_analyzer.llm import configured_providers; configured_providers()\n"
+        "missing = sorted(m.__name__ for m in list(sys.modules.values())\n"
+        "    if (getattr(m, '__file__', None) or '').endswith('.py')\n"
+        "    and m.__file__.startswith('/opt/venv')\n"
+        "    and not os.path.exists(importlib.util.cache_from_source(m.__file__)))\n"
+        "print(len(missing), missing[:20])\n"
+    )
+    out = docker(
+        "run", "--rm", "--read-only", "--tmpfs", "/tmp", image, "python", "-c", check, timeout=120
+    ).stdout.strip()  # fmt: skip
+    assert out.startswith("0 "), out

@@ -6,7 +6,10 @@ errors, and the LRE of R^2 and of the residual standard deviation.
 
 Data: Norris, Pontius, Filip, Wampler5 from benchmarks/nist_data/*.json (copied from the NIST
 .dat files via a public repository); Longley from statsmodels.datasets; Wampler1 and Wampler2
-generated from their exact definitions (certified coefficients exact, SEs 0, R^2 1).
+generated from their exact definitions (certified coefficients exact, SEs 0, R^2 1); NoInt1
+(x = 60..70, y = x + 70) and NoInt2 (x = 4, 5, 6; y = 3, 4, 4), fits without intercept, with
+NIST's certified values (an exact rational computation from this data reproduces all 15 digits).
+NoInt R^2 is the uncentered one, as NIST defines it for models without intercept.
 
 Run: PYTHONPATH=src python benchmarks/nist_accuracy.py
 """
@@ -58,6 +61,7 @@ class Problem:
     se: list[Fraction]
     r2: Fraction
     resid_sd: Fraction
+    intercept: bool = True
 
 
 def lre(estimate: float, certified: Fraction) -> float:
@@ -108,6 +112,12 @@ def _wampler(name: str, base: Fraction) -> Problem:
     return Problem(name, _poly(x, 5), y, coef, [Fraction(0)] * 6, Fraction(1), Fraction(0))
 
 
+def _noint(name: str, x: list[int], y: list[int], cert: tuple[str, str, str, str]) -> Problem:
+    coef, se, resid_sd, r2 = (_frac(c) for c in cert)
+    A = np.array(x, dtype=float).reshape(-1, 1)
+    return Problem(name, A, np.array(y, dtype=float), [coef], [se], r2, resid_sd, intercept=False)
+
+
 def _longley() -> Problem:
     from statsmodels.datasets import longley
 
@@ -129,6 +139,23 @@ def problems() -> list[Problem]:
     return [
         _from_json("Norris"),
         _from_json("Pontius"),
+        _noint(
+            "NoInt1",
+            list(range(60, 71)),
+            list(range(130, 141)),
+            ("2.07438016528926", "0.165289256198347E-01", "3.56753034006338", "0.999365492298663"),
+        ),
+        _noint(
+            "NoInt2",
+            [4, 5, 6],
+            [3, 4, 4],
+            (
+                "0.727272727272727",
+                "0.420827318078432E-01",
+                "0.369274472937998",
+                "0.993348115299335",
+            ),
+        ),
         _longley(),
         _wampler("Wampler1", Fraction(1)),
         _wampler("Wampler2", Fraction(1, 10)),
@@ -144,7 +171,7 @@ def score(problem: Problem) -> dict[str, float]:
     n, p = problem.A.shape
     s2 = ls.ssr / (n - p)
     se = np.sqrt(np.diag(ls.cov_unscaled) * s2)
-    yc = problem.y - problem.y.mean()
+    yc = problem.y - problem.y.mean() if problem.intercept else problem.y
     r2 = 1 - ls.ssr / float(np.sum(yc.astype(np.longdouble) ** 2))
     return {
         "coef": min(lre(b, c) for b, c in zip(ls.beta, problem.coef, strict=True)),

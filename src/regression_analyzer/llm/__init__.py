@@ -146,20 +146,17 @@ def _build(
     name: str, key: str, model: str, base_url: str | None, timeout_s: float, max_retries: int
 ) -> LLMClient:
     # Imported lazily: each SDK takes a noticeable moment to import and only one is needed.
+    client_class: type[LLMClient]
     try:
         if name == "anthropic":
             from .anthropic_client import AnthropicClient
 
-            return AnthropicClient(
-                api_key=key,
-                model=model,
-                base_url=base_url,
-                timeout_s=timeout_s,
-                max_retries=max_retries,
-            )
-        from .openai_client import OpenAIClient
+            client_class = AnthropicClient
+        else:
+            from .openai_client import OpenAIClient
 
-        return OpenAIClient(
+            client_class = OpenAIClient
+        return client_class(
             api_key=key,
             model=model,
             base_url=base_url,

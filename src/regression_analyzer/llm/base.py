@@ -12,12 +12,15 @@ import json
 import logging
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from types import ModuleType
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from ..errors import LLMError
 from . import prompts
+from ._failures import describe_sdk_failure
 from .schemas import Interpretation, TableUnderstanding
 
 log = logging.getLogger(__name__)
@@ -84,18 +87,39 @@ def redact(text: str, secrets: tuple[str, ...]) -> str:
 class LLMClient(ABC):
     """A language-model provider that answers with validated, structured JSON.
 
-    Subclasses implement ``_complete`` (one chat exchange through the vendor's SDK, with the
-    SDK's own retries) and ``_describe_failure`` (SDK exception -> one key-free line).
+    Subclasses name their vendor SDK (``sdk``: the module, whose exception classes
+    ``_describe_failure`` reads; ``sdk_client``: its client class) and the API's
+    ``default_base_url``, and implement ``_complete`` (one chat exchange through that client,
+    with the SDK's own retries).
     """
 
     name: str = "llm"
+    sdk: ModuleType
+    sdk_client: Callable[..., Any]
+    default_base_url: str
 
-    def __init__(self, *, model: str, api_key: str, timeout_s: float, max_retries: int) -> None:
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        model: str,
+        base_url: str | None = None,
+        timeout_s: float = 30,
+        max_retries: int = 3,
+    ) -> None:
         self.model = model
         self.timeout_s = timeout_s
         self.max_retries = max_retries
         # Kept only so error text can be scrubbed of it; never printed.
         self._secrets: tuple[str, ...] = (api_key,)
+        # Both official SDKs (Stainless-generated) take the same constructor arguments.
+        self._sdk = self.sdk_client(
+            api_key=api_key,
+            # Passed explicitly so the caller's env mapping (not os.environ) decides.
+            base_url=base_url or self.default_base_url,
+            timeout=timeout_s,
+            max_retries=max_retries,
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, model={self.model!r})"
@@ -116,9 +140,11 @@ class LLMClient(ABC):
     def _complete(self, system: str, messages: list[Message]) -> str:
         """Send one conversation and return the answer's text (SDK exceptions propagate)."""
 
-    @abstractmethod
     def _describe_failure(self, exc: Exception) -> str:
         """One line, without secrets, saying what went wrong in the SDK call."""
+        return describe_sdk_failure(
+            exc, timeout_s=self.timeout_s, max_retries=self.max_retries, sdk=self.sdk
+        )
 
     def understand_table(
         self, table_summary: dict[str, Any], context: str | None = None

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import openai
 
-from ._failures import describe_sdk_failure
 from .base import LLMClient, Message
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -20,24 +19,9 @@ class OpenAIClient(LLMClient):
     """GPT via ``openai.OpenAI().chat.completions.create``; retries and timeouts by the SDK."""
 
     name = "openai"
-
-    def __init__(
-        self,
-        *,
-        api_key: str,
-        model: str,
-        base_url: str | None = None,
-        timeout_s: float = 30,
-        max_retries: int = 3,
-    ) -> None:
-        super().__init__(model=model, api_key=api_key, timeout_s=timeout_s, max_retries=max_retries)
-        self._sdk = openai.OpenAI(
-            api_key=api_key,
-            # Passed explicitly so the caller's env mapping (not os.environ) decides.
-            base_url=base_url or DEFAULT_BASE_URL,
-            timeout=timeout_s,
-            max_retries=max_retries,
-        )
+    sdk = openai
+    sdk_client = openai.OpenAI
+    default_base_url = DEFAULT_BASE_URL
 
     def _complete(self, system: str, messages: list[Message]) -> str:
         response = self._sdk.chat.completions.create(
@@ -50,8 +34,3 @@ class OpenAIClient(LLMClient):
         if not response.choices:
             return ""
         return response.choices[0].message.content or ""
-
-    def _describe_failure(self, exc: Exception) -> str:
-        return describe_sdk_failure(
-            exc, timeout_s=self.timeout_s, max_retries=self.max_retries, sdk=openai
-        )

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -18,66 +16,36 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.api.conftest import make_server  # noqa: E402
 from tests.conftest import write_linear_table  # noqa: E402
 
 __all__ = ["ROOT", "MemorySampler", "Server", "write_linear_table"]
 
 
 class Server:
-    """uvicorn running regression_analyzer.api.main:app with temporary directories."""
+    """uvicorn running regression_analyzer.api.main:app with temporary directories.
+
+    The tests' LiveServer starts and stops it; the benchmarks only change its defaults to the
+    service's own (a worker per CPU, the default rate limit) and keep its log quiet.
+    """
 
     def __init__(self, **env: str) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="ra-bench-"))
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        full = {
-            **os.environ,
-            "DATA_DIR": str(self.tmp / "data"),
-            "OUTPUT_DIR": str(self.tmp / "output"),
-            "LOG_LEVEL": "WARNING",
-            "PYTHONPATH": str(ROOT / "src"),
-            **env,
-        }
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "regression_analyzer.api.main:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--no-access-log",
-            ],
-            env=full,
-            stdout=(self.tmp / "server.log").open("wb"),
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError("server did not start")
+        defaults = {"LOG_LEVEL": "WARNING", "WORKERS": str(os.cpu_count() or 1), "RATE_LIMIT": "10"}
+        self.live = make_server(self.tmp, **{**defaults, **env})
+        self.live.start()
+        self.url = self.live.url
 
     def __enter__(self) -> Server:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        self.live.stop(timeout=15)
 
     @property
     def pid(self) -> int:
-        return self.process.pid
+        assert self.live.process is not None
+        return self.live.process.pid
 
     def upload(self, path: Path) -> dict:
         with path.open("rb") as handle, httpx.Client(timeout=600) as client:

@@ -155,11 +155,14 @@ def _note(fig: Figure, text: str) -> None:
         )  # fmt: skip
 
 
-def _empty(ax: Axes, message: str) -> None:
+def _empty(fig: Figure, ax: Axes, title: str, message: str) -> tuple[Figure, int]:
+    """A chart with nothing to plot: the title and a centred message saying why."""
     ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes,
             fontsize=STYLE["label_size"], color=STYLE["note_color"])  # fmt: skip
     ax.set_xticks([])
     ax.set_yticks([])
+    _style(ax, title, "", "", grid=False)
+    return fig, 0
 
 
 def _save(fig: Figure, path: Path) -> None:
@@ -277,9 +280,8 @@ def _qq_plot(data: ChartData, s: PointSample, seed: int) -> tuple[Figure, int]:
     r = np.sort(r[np.isfinite(r)])
     kind = "deviance residuals" if data.kind == "logit" else "residuals"
     if len(r) < 3 or np.std(r) == 0:
-        _empty(ax, "too few distinct residuals for a Q-Q plot")
-        _style(ax, f"Normal Q-Q plot of {kind}: {data.target}", "", "", grid=False)
-        return fig, 0
+        title = f"Normal Q-Q plot of {kind}: {data.target}"
+        return _empty(fig, ax, title, "too few distinct residuals for a Q-Q plot")
     z = (r - r.mean()) / r.std(ddof=1)
     # Blom plotting positions; the sorted sample's values are its empirical quantiles.
     theo = ndtri((np.arange(1, len(z) + 1) - 0.375) / (len(z) + 0.25))
@@ -316,9 +318,7 @@ def _coefficients(data: ChartData, s: PointSample, seed: int) -> tuple[Figure, i
         note = f"showing the top {MAX_BARS} of {len(rows)} coefficients by |t|"
         rows = sorted(rows, key=score, reverse=True)[:MAX_BARS]
     if not rows:
-        _empty(ax, "no coefficients besides the intercept")
-        _style(ax, title, "", "", grid=False)
-        return fig, 0
+        return _empty(fig, ax, title, "no coefficients besides the intercept")
     pos = np.arange(len(rows))
     est = np.array([c[1] for c in rows], float)
     lo = np.array([c[2] for c in rows], float)
@@ -348,9 +348,7 @@ def _importance(data: ChartData, s: PointSample, seed: int) -> tuple[Figure, int
         note = f"showing the top {MAX_BARS} of {len(rows)} predictors"
         rows = rows[:MAX_BARS]
     if not rows:
-        _empty(ax, "no importance measured")
-        _style(ax, title, "", "", grid=False)
-        return fig, 0
+        return _empty(fig, ax, title, "no importance measured")
     pos = np.arange(len(rows))
     ax.barh(pos, [v for _, v in rows], color=STYLE["point_color"], height=0.6)
     ax.set_yticks(pos, [truncate(n) for n, _ in rows])
@@ -376,9 +374,7 @@ def _correlation_heatmap(data: ChartData, s: PointSample, seed: int) -> tuple[Fi
     corr = data.correlation
     title = f"Correlation of numeric columns (target: {data.target})"
     if corr is None or corr.shape[0] < 2 or corr.shape[1] < 2:
-        _empty(ax, "fewer than two numeric columns: no correlations to show")
-        _style(ax, title, "", "", grid=False)
-        return fig, 0
+        return _empty(fig, ax, title, "fewer than two numeric columns: no correlations to show")
     cols = _pick_heatmap_columns(corr, data.target)
     note = ""
     if len(cols) < corr.shape[1]:
@@ -439,9 +435,7 @@ def _minmax(data: ChartData, s: PointSample, seed: int) -> tuple[Figure, int]:
         note = f"showing {MAX_BARS} of {len(rows)} columns"
         rows = rows[:MAX_BARS]
     if not rows:
-        _empty(ax, "no numeric columns")
-        _style(ax, title, "", "", grid=False)
-        return fig, 0
+        return _empty(fig, ax, title, "no numeric columns")
     # Columns have unrelated scales, so each is drawn on its own 0..1 range with the real
     # min and max printed at the ends; the mean marker shows skew within the range.
     pos = np.arange(len(rows))

@@ -87,6 +87,12 @@ def _term_label(name: str) -> tuple[str, str | None]:
     return name, None
 
 
+def _versus(column: str, refs: dict[str, str]) -> str:
+    """What a dummy term is compared with: `column = <reference level>`."""
+    reference = refs.get(column)
+    return f"{column} = {reference}" if reference is not None else "the reference level"
+
+
 def _ols_effect(coef: dict[str, Any], target: str, refs: dict[str, str]) -> str:
     column, level = _term_label(coef["name"])
     size = _num(abs(coef["estimate"]))
@@ -94,8 +100,7 @@ def _ols_effect(coef: dict[str, Any], target: str, refs: dict[str, str]) -> str:
     higher_lower = "higher" if coef["estimate"] > 0 else "lower"
     ci = f"95% CI {_num(coef['ci_low'])} to {_num(coef['ci_high'])}, {_p(coef['p_value'])}"
     if level is not None:
-        reference = refs.get(column)
-        versus = f"{column} = {reference}" if reference is not None else "the reference level"
+        versus = _versus(column, refs)
         return (
             f"rows with {column} = {level} have {target} {size} {higher_lower} than rows with "
             f"{versus}, holding others fixed ({ci})"
@@ -118,8 +123,7 @@ def _logit_effect(coef: dict[str, Any], target: str, refs: dict[str, str]) -> st
         ci = f"95% CI {_num(coef['odds_ratio_ci_low'])} to {_num(coef['odds_ratio_ci_high'])}, "
     detail = f"({ci}{_p(coef['p_value'])})"
     if level is not None:
-        reference = refs.get(column)
-        versus = f"{column} = {reference}" if reference is not None else "the reference level"
+        versus = _versus(column, refs)
         return (
             f"rows with {column} = {level} have odds of {target} {_num(odds_ratio)} times those of "
             f"rows with {versus} ({_pct(change)} {direction}), holding others fixed {detail}"

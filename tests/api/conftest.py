@@ -168,6 +168,15 @@ def upload(
         )
 
 
+def start_analysis(client: httpx.Client, upload_id: str, **options) -> str:
+    """POST /analyze without the LLM; the job id of the accepted (202) analysis."""
+    response = client.post(
+        "/api/v1/analyze", json={"upload_id": upload_id, "skip_llm": True, **options}
+    )
+    assert response.status_code == 202, response.text
+    return response.json()["job_id"]
+
+
 def wait_for(client: httpx.Client, job_id: str, timeout: float = 120) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import upload, wait_for
+from .conftest import start_analysis, upload, wait_for
 
 pytestmark = pytest.mark.api
 V1 = "/api/v1"
@@ -214,9 +214,7 @@ def test_full_analysis(server, sales_csv: Path) -> None:
 def finished_job(server, sales_csv: Path) -> str:
     with server.client() as client:
         upload_id = upload(client, sales_csv).json()["upload_id"]
-        job_id = client.post(
-            f"{V1}/analyze", json={"upload_id": upload_id, "skip_llm": True}
-        ).json()["job_id"]
+        job_id = start_analysis(client, upload_id)
         assert wait_for(client, job_id)["status"] == "completed"
     return job_id
 
@@ -249,9 +247,7 @@ def test_chart_names_cannot_escape(server, finished_job: str, name: str) -> None
 def test_auto_target_when_omitted(server, sales_csv: Path) -> None:
     with server.client() as client:
         upload_id = upload(client, sales_csv).json()["upload_id"]
-        job_id = client.post(
-            f"{V1}/analyze", json={"upload_id": upload_id, "skip_llm": True}
-        ).json()["job_id"]
+        job_id = start_analysis(client, upload_id)
         result = wait_for(client, job_id)
     assert result["status"] == "completed"
     assert result["report"]["target"] == "revenue"
@@ -276,9 +272,7 @@ def test_invalid_options_are_422_at_once(server, sales_csv: Path, options, words
 def test_unusable_target_fails_the_job_with_the_engine_message(server, sales_csv: Path) -> None:
     with server.client() as client:
         upload_id = upload(client, sales_csv).json()["upload_id"]
-        job_id = client.post(
-            f"{V1}/analyze", json={"upload_id": upload_id, "target": "region", "skip_llm": True}
-        ).json()["job_id"]
+        job_id = start_analysis(client, upload_id, target="region")
         result = wait_for(client, job_id)
         report = client.get(f"{V1}/results/{job_id}/report")
     assert result["status"] == "failed"
@@ -377,9 +371,7 @@ def test_job_timeout_kills_the_analysis(server_factory, tmp_path: Path) -> None:
     write_linear_table(path, rows=300_000)
     with slow.client() as client:
         upload_id = upload(client, path).json()["upload_id"]
-        job_id = client.post(
-            f"{V1}/analyze", json={"upload_id": upload_id, "skip_llm": True}
-        ).json()["job_id"]
+        job_id = start_analysis(client, upload_id)
         result = wait_for(client, job_id, timeout=30)
         ready = client.get(f"{V1}/ready").json()
     assert result["status"] == "failed"
@@ -443,12 +435,7 @@ def test_sigterm_keeps_unfinished_jobs_queued(server_factory, tmp_path: Path) ->
     write_linear_table(path, rows=300_000)
     with server.client() as client:
         upload_id = upload(client, path).json()["upload_id"]
-        ids = [
-            client.post(f"{V1}/analyze", json={"upload_id": upload_id, "skip_llm": True}).json()[
-                "job_id"
-            ]
-            for _ in range(2)
-        ]
+        ids = [start_analysis(client, upload_id) for _ in range(2)]
         time.sleep(1.0)
     started = time.monotonic()
     server.stop()
@@ -466,9 +453,7 @@ def test_retention_removes_old_uploads_and_results(server_factory, sales_csv: Pa
     short = server_factory(RETENTION_DAYS="0.00002", RETENTION_CHECK_S="0.5")
     with short.client() as client:
         upload_id = upload(client, sales_csv).json()["upload_id"]
-        job_id = client.post(
-            f"{V1}/analyze", json={"upload_id": upload_id, "skip_llm": True}
-        ).json()["job_id"]
+        job_id = start_analysis(client, upload_id)
         wait_for(client, job_id)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import write_linear_table
 
-from .conftest import make_server, upload, wait_for
+from .conftest import make_server, start_analysis, upload, wait_for
 
 pytestmark = [pytest.mark.api, pytest.mark.slow]
 V1 = "/api/v1"
@@ -24,19 +24,13 @@ def test_kill_and_restart_loses_nothing(tmp_path) -> None:
     try:
         with server.client() as client:
             small_id = upload(client, small).json()["upload_id"]
-            done_id = client.post(
-                f"{V1}/analyze", json={"upload_id": small_id, "skip_llm": True}
-            ).json()["job_id"]
+            done_id = start_analysis(client, small_id)
             finished = wait_for(client, done_id)
             assert finished["status"] == "completed"
 
             large_id = upload(client, large).json()["upload_id"]
-            running_id = client.post(
-                f"{V1}/analyze", json={"upload_id": large_id, "skip_llm": True}
-            ).json()["job_id"]
-            queued_id = client.post(
-                f"{V1}/analyze", json={"upload_id": small_id, "skip_llm": True}
-            ).json()["job_id"]
+            running_id = start_analysis(client, large_id)
+            queued_id = start_analysis(client, small_id)
             deadline = time.monotonic() + 30
             while client.get(f"{V1}/results/{running_id}").json()["status"] != "running":
                 assert time.monotonic() < deadline

@@ -6,8 +6,6 @@ The CLI and the web service both call run_analysis; nothing else strings the sta
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .atomic_files import write_atomic
 from .charts import ChartData, render_charts
 from .errors import InputError, LLMError
 from .interpretation import facts_for_llm, template_interpretation, ungrounded_numbers
@@ -264,13 +263,6 @@ def _interpret(report: Report, llm: _LLMSession) -> tuple[str, str]:
     return template_interpretation(facts), "template"
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
-
-
 def run_analysis(
     table_path: Path,
     options: AnalysisOptions,
@@ -354,6 +346,6 @@ def run_analysis(
     )
 
     notify("writing")
-    _write_atomic(output_dir / "report.json", report.model_dump_json(indent=2))
-    _write_atomic(output_dir / "report.md", render_markdown(report))
+    write_atomic(output_dir / "report.json", report.model_dump_json(indent=2))
+    write_atomic(output_dir / "report.md", render_markdown(report))
     return report

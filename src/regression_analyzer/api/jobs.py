@@ -34,8 +34,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from ..atomic_files import write_atomic
 from .schemas import JobStatus
-from .uploads import write_atomic
 
 log = logging.getLogger(__name__)
 

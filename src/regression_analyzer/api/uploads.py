@@ -25,6 +25,7 @@ from typing import Any, BinaryIO
 from anyio import to_thread
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from ..atomic_files import write_atomic
 from ..errors import InputError, UnsupportedFileError
 from .schemas import TablePreview, UploadInfo
 
@@ -320,18 +321,6 @@ def _remove(entry: Path) -> None:
         shutil.rmtree(entry, ignore_errors=True)
     else:
         entry.unlink(missing_ok=True)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write text so readers see the old or the new file, never a torn one."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def read_json(path: Path) -> dict[str, Any]:

@@ -36,6 +36,11 @@ class TooFewRowsError(InputError):
     """Fewer complete rows than the model has parameters."""
 
 
+class LimitExceededError(InputError):
+    """Input of a supported kind that is beyond a stated limit (columns, design size, value
+    range): refused before the work it would cost is spent. The message names the limit."""
+
+
 class LLMError(RegressionAnalyzerError):
     """A language-model provider failed after its retries. Never reaches the user as a failure:
     the pipeline falls back to heuristics and says so in the report."""

@@ -7,11 +7,14 @@ sheets, sideways tables and bad files. Every failure is a typed errors.InputErro
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
+import io
 import math
 import re
 import warnings
 import zipfile
+from array import array
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -26,6 +29,7 @@ from .errors import (
     CorruptFileError,
     EmptyTableError,
     InputError,
+    LimitExceededError,
     UnsupportedFileError,
 )
 
@@ -42,12 +46,60 @@ NULL_MARKERS += ["#N/A", "nan", "NaN", "NAN", "#NA", "N.A.", "--"]
 DELIMITERS = ",;\t|"
 SNIFF_BYTES = 64 * 1024
 SAMPLE_VALUES = 2000  # values per column that decide a number format before full conversion
+SCAN_CHUNK_BYTES = 8 * 1024 * 1024  # whole-file passes stream in blocks of this size
+
+# Cost-bomb limits, checked before pandas parses anything: a 256 KB header of repeated names
+# or a 100 MB single line costs minutes or gigabytes to parse, far beyond its file size.
+MAX_HEADER_BYTES = 1024 * 1024
+MAX_COLUMNS = 2000  # at this width a table of a few rows still loads in about a second
+HEADER_SEARCH_ROWS = (16, 1000)  # Excel rows searched for the header, a few first
 
 # Zip-bomb limits, checked on the archive directory before anything is decompressed.
 MAX_UNCOMPRESSED_BYTES = 500 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 100
 RATIO_CHECK_MIN_BYTES = 10 * 1024 * 1024
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # what both pandas and the csv module end lines on
+_ASCII_COMPATIBLE = {"utf-8", "utf-8-sig", "cp1252", "latin-1"}  # a 0x0A byte is a newline
+
+# Formats that get renamed to .csv/.xlsx by mistake: (magic at the start, what it is, advice).
+# Naming the format beats a later "no usable columns" from parsing it as a table.
+_ZIP = "a zip archive"
+_SIGNATURES: tuple[tuple[re.Pattern[bytes], str, str], ...] = tuple(
+    (re.compile(pattern), what, advice)
+    for pattern, what, advice in (
+        (rb"%PDF-", "a PDF document", ""),
+        (rb"\x89PNG\r\n\x1a\n", "a PNG image", ""),
+        (rb"\xff\xd8\xff", "a JPEG image", ""),
+        (rb"GIF8[79]a", "a GIF image", ""),
+        (rb"\x1f\x8b", "a gzip archive", "unpack it first"),
+        (rb"BZh[1-9](?:1AY&SY|\x17rE8P\x90)", "a bzip2 archive", "unpack it first"),
+        (rb"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "unpack it first"),
+        (rb"\xfd7zXZ\x00", "an xz archive", "unpack it first"),
+        (rb"Rar!\x1a\x07", "a RAR archive", "unpack it first"),
+        (rb"PK(?:\x03\x04|\x05\x06|\x07\x08)", _ZIP, ""),
+        (
+            re.escape(OLE2_MAGIC),
+            "an old-style Office file (an .xls workbook or a .doc document)",
+            "if it is an Excel workbook, rename it to {stem}.xls",
+        ),
+        (rb"SQLite format 3\x00", "an SQLite database", "export the table as CSV"),
+        (rb"\{\\rtf", "an RTF document", "save the table as CSV"),
+        (rb"\x7fELF", "a Linux executable (ELF)", ""),
+        (rb"(?s)MZ.{0,256}This program cannot be run in DOS mode", "a Windows executable", ""),
+        (rb"\xcf\xfa\xed\xfe|\xce\xfa\xed\xfe|\xfe\xed\xfa[\xce\xcf]", "a macOS executable", ""),
+        (
+            rb"(?i)(?:\xef\xbb\xbf)?\s*<(?:!doctype\s+html|html)[\s>]",
+            "an HTML web page",
+            "save the table itself as CSV",
+        ),
+        (rb"(?i)(?:\xef\xbb\xbf)?\s*<\?xml\s", "an XML document", ""),
+    )
+)
+
+_SPACE_GROUP = re.compile(r"(?<=\d)[\s\u00a0\u202f](?=\d{3}(?:\D|$))")  # "1 234"
+_PEEK = 64  # characters of a first value checked in plain Python before vectorised work
+_NUMBER_CHARS = re.compile(r"[+\-\d.,\s\u00a0\u202f]+")  # all a number can hold
 _US_NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?$")
 _EU_NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)?(?:,\d+)?$")
 _ISO_DATE = r"\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
@@ -73,6 +125,29 @@ class LoadedTable:
     transposed: bool = False
     transpose_reason: str = ""
     warnings: list[str] = field(default_factory=list)
+    # Per row of frame, the row's number as the user finds it in the file (CSV line,
+    # spreadsheet row, or file column for a sideways table); row_numbering says which.
+    row_numbers: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    row_numbering: str = ""
+
+    def __post_init__(self) -> None:
+        # Tables built by hand (tests, fakes) get plain positions so the field stays aligned.
+        if len(self.row_numbers) == 0 and len(self.frame) > 0:
+            self.row_numbers = np.arange(1, len(self.frame) + 1, dtype=np.int64)
+            self.row_numbering = self.row_numbering or "row positions in the loaded table"
+        self.row_numbers = np.asarray(self.row_numbers, dtype=np.int64)
+
+
+@dataclass
+class _RawTable:
+    """A parsed file before cleaning, with each row's number in the file."""
+
+    frame: pd.DataFrame
+    row_numbers: np.ndarray
+    header_number: int  # the header's CSV line or spreadsheet row
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
 
 
 # ---------------------------------------------------------------------------- file kind
@@ -83,7 +158,8 @@ def detect_file_kind(path: Path) -> FileKind:
 
     A missing or unsupported extension raises UnsupportedFileError (HTTP 415). A supported
     extension whose content is not that kind (a .csv of binary junk, an .xlsx that is not a
-    zip, an .xls that is not OLE2) raises CorruptFileError (HTTP 422), consistently.
+    zip, an .xls that is not OLE2) raises CorruptFileError (HTTP 422), consistently; a
+    recognised other format (a PDF, an image, an archive, a web page) is named in the message.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -100,63 +176,153 @@ def detect_file_kind(path: Path) -> FileKind:
         raise CorruptFileError(f"{path.name}: cannot be read ({exc.strerror})") from exc
     if suffix in XLSX_EXTENSIONS:
         if not head.startswith(ZIP_MAGIC):
+            _refuse_known_format(path, head, "an .xlsx workbook")
             raise CorruptFileError(f"{path.name}: not a valid .xlsx workbook (not a zip archive)")
         return "xlsx"
     if suffix in XLS_EXTENSIONS:
         if not head.startswith(OLE2_MAGIC):
+            _refuse_known_format(path, head, "an .xls workbook")
             raise CorruptFileError(f"{path.name}: not a valid .xls workbook (no OLE2 header)")
         return "xls"
+    _refuse_known_format(path, head, "a CSV table")
     if _looks_binary(head):
         raise CorruptFileError(f"{path.name}: content is binary, not a text CSV table")
     return "csv"
+
+
+def _identify_format(head: bytes) -> tuple[str, str] | None:
+    """(what the file is, advice with {stem} for its name) for a known non-CSV format."""
+    for pattern, what, advice in _SIGNATURES:
+        if not pattern.match(head):
+            continue
+        if what != _ZIP:
+            return what, advice
+        # Office files are zips whose first entries name their parts.
+        if b"xl/" in head:
+            return "an Excel workbook (.xlsx)", "rename it to {stem}.xlsx"
+        if b"word/" in head:
+            return "a Word document (.docx)", "save the table as CSV or .xlsx"
+        return _ZIP, (
+            "it may be an Excel .xlsx or Word .docx file saved under the wrong name: "
+            "give it its right extension"
+        )
+    return None
+
+
+def _refuse_known_format(path: Path, head: bytes, expected: str) -> None:
+    """Raise CorruptFileError naming the format when head is a known non-table format."""
+    known = _identify_format(head)
+    if known is None:
+        return
+    what, advice = known
+    message = f"{path.name} is {what}, not {expected}"
+    if advice:
+        message += "; " + advice.format(stem=path.stem)
+    raise CorruptFileError(message)
 
 
 def _has_utf16_bom(head: bytes) -> bool:
     return head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
 
 
+def _utf16_without_bom(head: bytes) -> str | None:
+    """'utf-16-le' or 'utf-16-be' when head is BOM-less UTF-16 text, else None.
+
+    Text in the Latin range (digits, delimiters, newlines, most Western letters) is a NUL
+    byte beside every character byte, so one byte position is mostly NUL and the other
+    almost never. The decoded head must also be text, not control characters.
+    """
+    sample = head[: len(head) // 2 * 2]
+    pairs = len(sample) // 2
+    if pairs < 2:
+        return None
+    even_nuls, odd_nuls = sample[0::2].count(0), sample[1::2].count(0)
+    for encoding, nuls, stray in (
+        ("utf-16-le", odd_nuls, even_nuls),
+        ("utf-16-be", even_nuls, odd_nuls),
+    ):
+        if nuls * 2 < pairs or stray * 50 > pairs:
+            continue
+        text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(sample)
+        if _control_share(np.frombuffer(text.encode("utf-32-le"), dtype="<u4")) <= 0.05:
+            return encoding
+    return None
+
+
+def _control_share(codes: np.ndarray) -> float:
+    """The share of control characters, other than tab, newlines and form feed, in codes."""
+    if len(codes) == 0:
+        return 0.0
+    controls = (codes < 32) & ~np.isin(codes, (9, 10, 12, 13))
+    return float(np.count_nonzero(controls)) / len(codes)
+
+
 def _looks_binary(head: bytes) -> bool:
-    """NUL bytes or many control characters mean binary (UTF-16 with a BOM is text)."""
-    if _has_utf16_bom(head):
+    """NUL bytes or many control characters mean binary (UTF-16 text is not)."""
+    if _has_utf16_bom(head) or _utf16_without_bom(head):
         return False
     if head.startswith((ZIP_MAGIC, OLE2_MAGIC)) or b"\x00" in head:
         return True
-    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
-    return bool(head) and controls / len(head) > 0.05
+    return _control_share(np.frombuffer(head, dtype=np.uint8)) > 0.05
 
 
 # ---------------------------------------------------------------------------- CSV
 
 
-def _detect_encoding(path: Path) -> str:
-    """BOMs first, then a strict UTF-8 try (fast, most files), then charset-normalizer."""
+def _detect_encoding(path: Path) -> tuple[str, int | None]:
+    """The file's encoding, and its line count when finding the encoding read it all.
+
+    BOMs first, then BOM-less UTF-16, then a strict UTF-8 try (fast, most files), then
+    charset-normalizer.
+    """
     with path.open("rb") as handle:
         head = handle.read(4 * SNIFF_BYTES)
     if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
+        return "utf-8-sig", None
     if _has_utf16_bom(head):
-        return "utf-16"
-    if _decodes(path, "utf-8"):
-        return "utf-8"
+        return "utf-16", None
+    if utf16 := _utf16_without_bom(head):
+        return utf16, None
+    if (lines := _scan(path, "utf-8")) is not None:
+        return "utf-8", lines
     # Only single-byte Western code pages are plausible once UTF-8 failed; restricting the
     # candidates stops charset-normalizer from picking exotic pages on short samples.
     best = from_bytes(head, cp_isolation=["cp1252", "latin_1"]).best()
-    if best is not None and best.encoding == "cp1252" and _decodes(path, "cp1252"):
-        return "cp1252"
-    return "latin-1"  # decodes any byte string
+    cp1252 = best is not None and best.encoding == "cp1252"
+    if cp1252 and (lines := _scan(path, "cp1252")) is not None:
+        return "cp1252", lines
+    return "latin-1", None  # decodes any byte string
 
 
-def _decodes(path: Path, encoding: str, chunk: int = 8 * 1024 * 1024) -> bool:
-    """Whether the whole file decodes strictly, streamed so big files never sit in memory."""
+def _scan(path: Path, encoding: str) -> int | None:
+    """The file's physical line count if it decodes strictly, else None.
+
+    Streamed so big files never sit in memory. Only line feeds are counted: a file whose
+    lines end in a lone carriage return gets a short count, which merely sends it down the
+    exact (slower) row numbering.
+    """
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    ascii_compatible = encoding in _ASCII_COMPATIBLE
+    lines, ends_with_newline = 0, True
     try:
         with path.open("rb") as handle:
-            while block := handle.read(chunk):
-                decoder.decode(block)
+            while block := handle.read(SCAN_CHUNK_BYTES):
+                if not ascii_compatible:
+                    text = decoder.decode(block)
+                    lines += text.count("\n")
+                    ends_with_newline = text.endswith("\n") if text else ends_with_newline
+                    continue
+                # ASCII is valid in these encodings, so a pure-ASCII block (the common case,
+                # checked at memory speed) needs decoding only to finish a split character.
+                if not block.isascii() or decoder.getstate()[0]:
+                    decoder.decode(block)
+                # numpy counts bytes several times faster than bytes.count.
+                lines += int(np.count_nonzero(np.frombuffer(block, np.uint8) == 10))
+                ends_with_newline = block.endswith(b"\n")
             decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        return False
-    return True
+        return None
+    return lines + (0 if ends_with_newline else 1)
 
 
 def _sniff_delimiter(sample: str) -> str:
@@ -183,13 +349,55 @@ def _sniff_delimiter(sample: str) -> str:
     return best
 
 
-def _read_csv(path: Path) -> tuple[pd.DataFrame, str, str]:
-    encoding = _detect_encoding(path)
-    with path.open("r", encoding=encoding, errors="replace", newline="") as handle:
-        sample = handle.read(SNIFF_BYTES)
-    if not sample.strip():
+def _find_header(path: Path, head: str) -> tuple[int, str]:
+    """(blank lines before the header, the text from the header on) within the bounded head.
+
+    Refuses a header line that does not end within MAX_HEADER_BYTES: pandas would hold the
+    whole line, however long, and turn every field of it into a column.
+    """
+    start, line_number = 0, 1
+    while True:
+        end = _LINE_BREAK.search(head, start)
+        line = head[start : end.start() if end else len(head)]
+        if line.strip(" \t"):
+            if end is None and len(head) > MAX_HEADER_BYTES:
+                raise LimitExceededError(
+                    f"line {line_number} of {path.name} is longer than "
+                    f"{MAX_HEADER_BYTES / 2**20:g} MB; a table's header is not that long"
+                )
+            return line_number - 1, head[start:]
+        if end is None:
+            break
+        start, line_number = end.end(), line_number + 1
+    if len(head) <= MAX_HEADER_BYTES:
         raise EmptyTableError(f"{path.name}: the file is empty")
-    delimiter = _sniff_delimiter(sample)
+    raise LimitExceededError(
+        f"{path.name} has no header within its first {MAX_HEADER_BYTES / 2**20:g} MB; "
+        "a table's header is not that far down"
+    )
+
+
+def _check_width(path: Path, from_header: str, delimiter: str) -> None:
+    """Refuse a header of more than MAX_COLUMNS fields before pandas builds the columns."""
+    try:
+        fields = len(next(csv.reader(io.StringIO(from_header), delimiter=delimiter)))
+    except csv.Error:  # a field over the csv module's size limit: count separators
+        fields = _LINE_BREAK.split(from_header, maxsplit=1)[0].count(delimiter) + 1
+    if fields > MAX_COLUMNS:
+        raise LimitExceededError(
+            f"{path.name} has {fields:,} columns; the limit is {MAX_COLUMNS:,}"
+        )
+
+
+def _read_csv(path: Path) -> _RawTable:
+    encoding, lines = _detect_encoding(path)
+    with path.open("r", encoding=encoding, errors="replace", newline="") as handle:
+        head = handle.read(MAX_HEADER_BYTES + 1)  # bounded even when the file has no newline
+    if not head[:SNIFF_BYTES].strip():
+        raise EmptyTableError(f"{path.name}: the file is empty")
+    blank_lines, from_header = _find_header(path, head)
+    delimiter = _sniff_delimiter(head[:SNIFF_BYTES])
+    _check_width(path, from_header, delimiter)
     try:
         frame = pd.read_csv(
             path,
@@ -198,6 +406,10 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str, str]:
             na_values=NULL_MARKERS,
             keep_default_na=True,
             skipinitialspace=True,
+            # Blank lines stay as empty rows, so the row index maps to the file's records;
+            # _drop_empty removes them afterwards.
+            skip_blank_lines=False,
+            header=blank_lines,
             low_memory=False,
             engine="c",
         )
@@ -206,7 +418,44 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str, str]:
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CorruptFileError(f"{path.name}: cannot be parsed as CSV ({first})") from exc
-    return frame, encoding, delimiter
+    if lines is None:
+        lines = _scan(path, encoding)
+    numbers = _csv_line_numbers(path, encoding, delimiter, blank_lines, len(frame), lines)
+    return _RawTable(frame, numbers, blank_lines + 1, encoding=encoding, delimiter=delimiter)
+
+
+def _csv_line_numbers(
+    path: Path, encoding: str, delimiter: str, header_index: int, records: int, lines: int | None
+) -> np.ndarray:
+    """The physical line on which each data record starts.
+
+    When the file has exactly one line per record (no quoted newlines), record i is on line
+    header + 1 + i, computed without reading the file again. Otherwise the csv module, which
+    splits records as pandas does, finds where each one starts.
+    """
+    first = header_index + 2
+    if lines != header_index + 1 + records:
+        exact = _record_start_lines(path, encoding, delimiter, header_index, records)
+        if exact is not None:
+            return exact
+    return np.arange(first, first + records, dtype=np.int64)
+
+
+def _record_start_lines(
+    path: Path, encoding: str, delimiter: str, header_index: int, records: int
+) -> np.ndarray | None:
+    """Start lines of the data records by the csv module; None if it splits them otherwise."""
+    starts, consumed = array("q"), 0
+    with path.open("r", encoding=encoding, errors="replace", newline="") as handle:
+        reader = csv.reader(handle, delimiter=delimiter, skipinitialspace=True)
+        try:
+            for _ in reader:
+                starts.append(consumed + 1)
+                consumed = reader.line_num
+        except csv.Error:  # e.g. a field over its size limit: fall back to positions
+            return None
+    data = np.frombuffer(starts, dtype=np.int64)[header_index + 1 :]
+    return data.copy() if len(data) == records else None
 
 
 # ---------------------------------------------------------------------------- Excel
@@ -234,10 +483,10 @@ def _check_zip_bomb(path: Path) -> None:
             )
 
 
-def _read_excel(path: Path, kind: FileKind, sheet: str | None) -> tuple[pd.DataFrame, str]:
+def _read_excel(path: Path, kind: FileKind, sheet: str | None) -> _RawTable:
     if kind == "xlsx":
         _check_zip_bomb(path)
-    engine = "openpyxl" if kind == "xlsx" else "xlrd"
+    engine: Literal["openpyxl", "xlrd"] = "openpyxl" if kind == "xlsx" else "xlrd"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl's style/validation chatter
@@ -253,13 +502,43 @@ def _read_excel(path: Path, kind: FileKind, sheet: str | None) -> tuple[pd.DataF
                 raise ColumnNotFoundError(
                     f"{path.name}: no sheet named {sheet!r}; available: {_truncate_list(names)}"
                 )
-            frame = book.parse(chosen, na_values=NULL_MARKERS, keep_default_na=True)
+            header_index = _excel_header_index(book, chosen)
+            frame = book.parse(
+                chosen, header=header_index, na_values=NULL_MARKERS, keep_default_na=True
+            )
     except (EmptyTableError, ColumnNotFoundError):
         raise
     except Exception as exc:  # openpyxl/xlrd raise many unrelated types for broken files
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CorruptFileError(f"{path.name}: cannot be read as .{kind} ({first[:120]})") from exc
-    return frame, chosen
+    if frame.shape[1] > MAX_COLUMNS:
+        raise LimitExceededError(
+            f"{path.name} has {frame.shape[1]:,} columns in sheet {chosen!r}; "
+            f"the limit is {MAX_COLUMNS:,}"
+        )
+    # pandas reads a sheet from row 1 and keeps empty rows (as all-missing rows), so data
+    # row i sits on sheet row header + 1 + i.
+    first_row = header_index + 2
+    numbers = np.arange(first_row, first_row + len(frame), dtype=np.int64)
+    return _RawTable(frame, numbers, header_index + 1, sheet=chosen)
+
+
+def _excel_header_index(book: pd.ExcelFile, sheet: str) -> int:
+    """The 0-based sheet row of the header: the first row holding anything.
+
+    pandas takes sheet row 1 as the header even when the table starts lower down, which
+    turns the real header into a data row.
+    """
+    for rows in HEADER_SEARCH_ROWS:
+        probe = book.parse(
+            sheet, header=None, nrows=rows, na_values=NULL_MARKERS, keep_default_na=True
+        )
+        # pandas trims trailing empty rows, so an all-empty window reads as no rows at all
+        # and says nothing about where the sheet ends: keep looking further down.
+        filled = np.flatnonzero(probe.notna().any(axis=1).to_numpy())
+        if len(filled):
+            return int(filled[0])
+    return 0
 
 
 def _truncate_list(names: list[str], limit: int = 10) -> str:
@@ -271,24 +550,39 @@ def _truncate_list(names: list[str], limit: int = 10) -> str:
 
 
 def _clean_header(columns: pd.Index) -> list[str]:
-    """Strip names, name unnamed columns column_N (1-based position), make names unique."""
+    """Strip names, name unnamed columns column_N (1-based position), make names unique.
+
+    A repeated name gets the first free suffix from _2 on (x, x_2, x_3, ...), never a name
+    already taken, also by a column literally called x_2.
+    """
     cleaned: list[str] = []
     seen: set[str] = set()
+    next_suffix: dict[str, int] = {}
     for position, raw in enumerate(columns, start=1):
-        if isinstance(raw, datetime | date | pd.Timestamp):
-            name = pd.Timestamp(raw).date().isoformat()
-        elif isinstance(raw, float) and raw.is_integer():
-            name = str(int(raw))
-        else:
-            name = str(raw).strip()
-        if not name or name.startswith("Unnamed:") or name.lower() == "nan":
-            name = f"column_{position}"
-        unique, suffix = name, 2
-        while unique in seen:
-            unique, suffix = f"{name}_{suffix}", suffix + 1
+        name = unique = _header_name(raw, position)
+        if unique in seen:
+            # Every suffix below the last one handed out for this name is taken, so resuming
+            # there gives the same names as searching from _2 without the quadratic cost.
+            suffix = next_suffix.get(name, 2)
+            while (unique := f"{name}_{suffix}") in seen:
+                suffix += 1
+            next_suffix[name] = suffix + 1
         seen.add(unique)
         cleaned.append(unique)
     return cleaned
+
+
+def _header_name(raw: object, position: int) -> str:
+    """One header cell as a column name; blank or pandas' Unnamed: N becomes column_N."""
+    if isinstance(raw, datetime | date | pd.Timestamp):
+        name = pd.Timestamp(raw).date().isoformat()
+    elif isinstance(raw, float) and raw.is_integer():
+        name = str(int(raw))
+    else:
+        name = str(raw).strip()
+    if not name or name.startswith("Unnamed:") or name.lower() == "nan":
+        return f"column_{position}"
+    return name
 
 
 def _as_text(series: pd.Series) -> pd.Series:
@@ -305,13 +599,16 @@ def _to_number(series: pd.Series, delimiter: str | None) -> pd.Series | None:
     only values holding a group separator are checked against the full pattern, and any
     value that still fails to parse leaves the column as text rather than half-converted.
     """
+    first = _first_text(series)
+    if first is not None and not _may_be_number(first):
+        return None
     text = _as_text(series)
     if text.empty:
         return None
     sample = text.head(SAMPLE_VALUES)
     if sample.str.contains(r"\s", regex=True).any():
         # Spaces (incl. no-break spaces) between digit groups are thousands separators: "1 234".
-        text = text.str.replace(r"(?<=\d)[\s\u00a0\u202f](?=\d{3}(?:\D|$))", "", regex=True)
+        text = text.str.replace(_SPACE_GROUP.pattern, "", regex=True)
         sample = text.head(SAMPLE_VALUES)
     us = bool(sample.str.match(_US_NUMBER).all())
     eu = bool(sample.str.match(_EU_NUMBER).all())
@@ -325,6 +622,37 @@ def _to_number(series: pd.Series, delimiter: str | None) -> pd.Series | None:
         if numbers is not None:
             return numbers.reindex(series.index)
     return None
+
+
+def _first_text(series: pd.Series, look: int = 64) -> str | None:
+    """The first non-blank value among the first few, stripped and cut to _PEEK + 1 chars.
+
+    Every vectorised string call costs a fixed ~0.1 ms in pandas, which on a wide table of
+    a few rows is nearly all the work: one value in plain Python rejects most text columns.
+    The cut keeps a huge cell from being held as a second copy while the column is checked.
+    """
+    for value in series.iloc[:look].tolist():
+        if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+            continue
+        if text := str(value).strip():
+            return text[: _PEEK + 1]
+    return None
+
+
+def _may_be_number(text: str) -> bool:
+    """Whether one value may pass the sample checks of _to_number (which all values must).
+
+    A value longer than _PEEK (cut by _first_text) is only checked for number characters,
+    which every prefix of a number has; the full vectorised check decides the rest.
+    """
+    if not _NUMBER_CHARS.fullmatch(text[:_PEEK]):
+        return False
+    if len(text) > _PEEK:
+        return True
+    if not re.search(r"\d", text):
+        return False
+    text = _SPACE_GROUP.sub("", text)
+    return bool(_US_NUMBER.match(text) or _EU_NUMBER.match(text))
 
 
 def _parse_numbers(text: pd.Series, *, us_style: bool) -> pd.Series | None:
@@ -343,14 +671,17 @@ def _parse_numbers(text: pd.Series, *, us_style: bool) -> pd.Series | None:
 
 def _to_dates(series: pd.Series) -> pd.Series | None:
     """A datetime version of an object column whose every value looks like and parses as a date."""
+    first = _first_text(series)
+    if first is not None and len(first) <= _PEEK and not _DATE_LIKE.match(first):
+        return None
     text = _as_text(series)
     if text.empty or not text.head(SAMPLE_VALUES).str.match(_DATE_LIKE).all():
         return None
     if not text.str.match(_DATE_LIKE).all():
         return None
     iso = text.str.match(r"^\d{4}[-/]").all()
-    first = pd.to_numeric(text.str.extract(r"^(\d{1,2})[/.-]")[0], errors="coerce")
-    dayfirst = bool((first > 12).any())
+    leading = pd.to_numeric(text.str.extract(r"^(\d{1,2})[/.-]")[0], errors="coerce")
+    dayfirst = bool((leading > 12).any())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # format inference notes are not the user's concern
         parsed = pd.to_datetime(
@@ -379,9 +710,92 @@ def _normalise_columns(frame: pd.DataFrame, delimiter: str | None) -> list[str]:
     return converted
 
 
-def _drop_empty(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = frame.dropna(axis=0, how="all").dropna(axis=1, how="all")
-    return frame.reset_index(drop=True)
+def _drop_empty(frame: pd.DataFrame, numbers: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """Drop fully empty rows, then fully empty columns; numbers follow the kept rows.
+
+    A row is empty when every cell is missing, or when it was a whitespace-only line: pandas
+    puts such a line's tabs into the first cell once blank lines are kept as rows.
+    """
+    missing = frame.isna()
+    empty = missing.all(axis=1).to_numpy()
+    blank_text = _blank_text_rows(frame, missing)
+    if blank_text is not None:
+        empty = empty | blank_text
+    if empty.any():
+        frame = _restore_types(frame[~empty], first_was_blank=blank_text is not None)
+        numbers = numbers[~empty]
+        missing = missing[~empty]
+    filled = ~missing.all(axis=0).to_numpy()
+    if not filled.all():
+        frame = frame.loc[:, filled]
+    return frame.reset_index(drop=True), numbers
+
+
+def _blank_text_rows(frame: pd.DataFrame, missing: pd.DataFrame) -> np.ndarray | None:
+    """Rows whose only non-missing cell is whitespace in the first column, or None."""
+    first = frame.iloc[:, 0]
+    if first.dtype != object and not isinstance(first.dtype, pd.StringDtype):
+        return None  # a typed column holds no whitespace: the common, free case
+    candidates = first.notna().to_numpy()
+    if frame.shape[1] > 1:
+        candidates = candidates & missing.iloc[:, 1:].all(axis=1).to_numpy()
+    if not candidates.any():
+        return None
+    blank = np.zeros(len(frame), dtype=bool)
+    blank[candidates] = (first[candidates].astype(str).str.strip() == "").to_numpy()
+    return blank if blank.any() else None
+
+
+def _restore_types(frame: pd.DataFrame, *, first_was_blank: bool) -> pd.DataFrame:
+    """Give columns that are complete again the type their empty rows took away.
+
+    pandas types a column from all its cells, empty lines included: one missing cell makes
+    whole numbers floats and True/False objects, and a whitespace line makes the first column
+    text. Had pandas skipped those lines, as it used to, the types would be the narrow ones.
+    """
+    if frame.empty:
+        return frame
+    for position, name in enumerate(frame.columns):
+        column = frame[name]
+        if column.hasnans:
+            continue
+        if column.dtype == np.float64:
+            values = column.to_numpy()
+            whole = np.isfinite(values).all() and (values == np.trunc(values)).all()
+            if whole and np.abs(values).max() < 2**53:
+                frame[name] = values.astype(np.int64)
+        elif column.dtype == object and pd.api.types.infer_dtype(column) == "boolean":
+            frame[name] = column.astype(bool)
+        elif position == 0 and first_was_blank:
+            with contextlib.suppress(TypeError, ValueError):  # real text stays text
+                frame[name] = pd.to_numeric(column)
+    return frame
+
+
+def _infinite_to_missing(frame: pd.DataFrame) -> str | None:
+    """Replace ±inf in float columns by NaN in place; the warning that counts them, or None.
+
+    "inf", "Infinity" or "1e999" in a file parse as infinite floats, which no fit can use.
+    """
+    counts: list[str] = []
+    for name in frame.columns:
+        column = frame[name]
+        if not pd.api.types.is_float_dtype(column):
+            continue
+        # This runs on every table: plain float64 is viewed, not copied, and a finite sum
+        # (one fast pass) rules out any infinity before the per-cell test.
+        plain = column.dtype == np.float64
+        values = column.to_numpy() if plain else column.to_numpy(dtype=float, na_value=np.nan)
+        if np.isfinite(values.sum()):
+            continue
+        infinite = np.isinf(values)
+        count = int(np.count_nonzero(infinite))
+        if count:
+            frame[name] = column.mask(infinite)
+            counts.append(f"{name} ({count})")
+    if not counts:
+        return None
+    return f"Infinite values read as missing: {_truncate_list(counts, limit=8)}."
 
 
 # ---------------------------------------------------------------------------- sideways
@@ -437,55 +851,107 @@ def load_table(
 
     sheet picks an Excel sheet by name (first sheet by default; ignored for CSV). transpose
     None lets looks_sideways decide; True/False force it. Raises UnsupportedFileError,
-    CorruptFileError, EmptyTableError or ColumnNotFoundError (unknown sheet).
+    CorruptFileError, EmptyTableError, ColumnNotFoundError (unknown sheet) or
+    LimitExceededError (a header or width beyond MAX_HEADER_BYTES / MAX_COLUMNS).
     """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: file not found or not a regular file")
     kind = detect_file_kind(path)
-    encoding = delimiter = chosen_sheet = None
-    if kind == "csv":
-        frame, encoding, delimiter = _read_csv(path)
-    else:
-        frame, chosen_sheet = _read_excel(path, kind, sheet)
+    raw = _read_csv(path) if kind == "csv" else _read_excel(path, kind, sheet)
+    frame = raw.frame
     if frame.shape[1] == 0 or frame.shape[0] == 0:
         raise EmptyTableError(f"{path.name}: no data rows (empty file or header only)")
     frame.columns = pd.Index(_clean_header(frame.columns))
-    frame = _drop_empty(frame)
+    file_columns = dict(zip(frame.columns, range(1, frame.shape[1] + 1), strict=True))
+    frame, numbers = _drop_empty(frame, raw.row_numbers)
     if frame.empty:
         raise EmptyTableError(f"{path.name}: every value is missing")
 
     notes: list[str] = []
     if kind == "csv" and sheet is not None:
         notes.append(f"The sheet option ({sheet!r}) was ignored: CSV files have no sheets.")
-    converted = _normalise_columns(frame, delimiter)
+    converted = _normalise_columns(frame, raw.delimiter)
     if transpose is None:
         transposed, reason = looks_sideways(frame)
     elif transpose:
         transposed, reason = True, "transposed: requested by the user"
     else:
         transposed, reason = False, "not transposed: turned off by the user"
+    numbering = _row_numbering(path, raw)
     if transposed:
-        frame = _drop_empty(_transpose(frame))
-        converted = _normalise_columns(frame, delimiter)
+        numbering = _column_numbering(path, raw, file_columns[frame.columns[0]])
+        frame, numbers = _turn_sideways(path, frame, file_columns)
+        converted = _normalise_columns(frame, raw.delimiter)
         notes.append(f"The table was read sideways and turned around ({reason}).")
     if converted:
         notes.append(
             "Text columns read as numbers (decimal commas, thousands separators or spaces): "
             + _truncate_list([str(c) for c in converted], limit=8)
         )
+    if infinite := _infinite_to_missing(frame):
+        notes.append(infinite)
     if frame.empty or frame.shape[1] == 0:
         raise EmptyTableError(f"{path.name}: every value is missing")
     return LoadedTable(
         frame=frame,
         kind=kind,
-        encoding=encoding,
-        delimiter=delimiter,
-        sheet=chosen_sheet,
+        encoding=raw.encoding,
+        delimiter=raw.delimiter,
+        sheet=raw.sheet,
         transposed=transposed,
         transpose_reason=reason,
         warnings=notes,
+        row_numbers=numbers,
+        row_numbering=numbering,
     )
+
+
+def _turn_sideways(
+    path: Path, frame: pd.DataFrame, file_columns: dict[str, int]
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The transposed table, and for each observation the file column it came from."""
+    # Each row of the file becomes a column: refuse before paying for the turn.
+    if len(frame) + 1 > MAX_COLUMNS:
+        raise LimitExceededError(
+            f"{path.name} read sideways has {len(frame) + 1:,} columns (one per row of "
+            f"the file); the limit is {MAX_COLUMNS:,}"
+        )
+    observations = np.array([file_columns[c] for c in frame.columns[1:]], dtype=np.int64)
+    return _drop_empty(_transpose(frame), observations)
+
+
+def _row_numbering(path: Path, raw: _RawTable) -> str:
+    """What the row numbers of a table read the normal way round are, for the report."""
+    if raw.sheet is not None:
+        return (
+            f"spreadsheet row numbers in sheet {raw.sheet!r} of {path.name} "
+            f"(row {raw.header_number} is the header)"
+        )
+    kind = "CSV line numbers" if path.suffix.lower() == ".csv" else "line numbers"
+    return f"{kind} in {path.name} (line {raw.header_number} is the header)"
+
+
+def _column_numbering(path: Path, raw: _RawTable, label_column: int) -> str:
+    """What the row numbers of a sideways table are: the file's column numbers."""
+    if raw.sheet is None:
+        where, unit, labels = path.name, "file", f"column {label_column}"
+    else:
+        where, unit = f"sheet {raw.sheet!r} of {path.name}", "sheet"
+        labels = f"column {label_column}, {_column_letter(label_column)},"
+    return (
+        f"column numbers in {where}: the table was read sideways, so each observation is "
+        f"a column of the {unit} ({labels} holds the variable names)"
+    )
+
+
+def _column_letter(number: int) -> str:
+    """A 1-based column number as the letters a spreadsheet shows (1 -> A, 28 -> AB)."""
+    letters = ""
+    while number > 0:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
 
 
 def _json_safe(value: Any) -> str | float | int | bool | None:
@@ -502,7 +968,7 @@ def _json_safe(value: Any) -> str | float | int | bool | None:
     return str(value)
 
 
-def describe_columns(frame: pd.DataFrame) -> list[dict]:
+def describe_columns(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Per column: name, dtype, nulls and up to 5 JSON-safe sample values (dates as ISO)."""
     described = []
     for name in frame.columns:

@@ -1,0 +1,103 @@
+"""Cost bombs: tiny files that would cost far more to parse than their size suggests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from regression_analyzer import loading
+from regression_analyzer.errors import InputError, LimitExceededError
+from regression_analyzer.loading import _clean_header, load_table
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def stream_single_line(path: Path, total: int, unit: bytes = b"1,") -> Path:
+    """Write `total` bytes of one line without ever holding them in memory."""
+    block = unit * (1024 * 1024 // len(unit))
+    with path.open("wb") as handle:
+        written = 0
+        while written < total:
+            piece = block[: total - written]
+            handle.write(piece)
+            written += len(piece)
+    return path
+
+
+def test_duplicate_header_bomb_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path / "x.csv", ",".join(["x"] * 131_072) + "\n" + "1\n")
+    assert path.stat().st_size <= 256 * 1024 + 2
+    with pytest.raises(
+        LimitExceededError, match=r"^x\.csv has 131,072 columns; the limit is 2,000$"
+    ):
+        load_table(path)
+
+
+def test_limit_error_is_an_input_error() -> None:
+    assert issubclass(LimitExceededError, InputError)
+
+
+def test_table_at_the_column_limit_loads(tmp_path: Path) -> None:
+    names = [f"c{i}" for i in range(loading.MAX_COLUMNS)]
+    rows = [",".join(str(i + r) for i in range(loading.MAX_COLUMNS)) for r in range(3)]
+    path = write(tmp_path / "wide.csv", "\n".join([",".join(names), *rows]) + "\n")
+    table = load_table(path)
+    assert table.frame.shape == (3, loading.MAX_COLUMNS)
+
+
+def test_hundred_megabyte_single_line_is_refused(tmp_path: Path) -> None:
+    path = stream_single_line(tmp_path / "line.csv", 100 * 1024 * 1024)
+    with pytest.raises(
+        LimitExceededError,
+        match=r"^line 1 of line\.csv is longer than 1 MB; a table's header is not that long$",
+    ):
+        load_table(path)
+
+
+def test_long_header_line_with_a_newline_after_it_is_refused(tmp_path: Path) -> None:
+    path = stream_single_line(tmp_path / "head.csv", 3 * 1024 * 1024, b"abcdefgh")
+    with path.open("ab") as handle:
+        handle.write(b"\n1\n")
+    with pytest.raises(LimitExceededError, match=r"^line 1 of head\.csv is longer than 1 MB"):
+        load_table(path)
+
+
+def test_excel_with_too_many_columns_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(loading, "MAX_COLUMNS", 5)
+    path = tmp_path / "wide.xlsx"
+    pd.DataFrame({f"c{i}": [1, 2] for i in range(6)}).to_excel(path, index=False, sheet_name="Data")
+    with pytest.raises(
+        LimitExceededError, match=r"wide\.xlsx has 6 columns in sheet 'Data'; the limit is 5"
+    ):
+        load_table(path)
+
+
+def test_sideways_table_with_too_many_columns_after_turning_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(loading, "MAX_COLUMNS", 3)
+    lines = ["metric,2019,2020"] + [f"v{i},{i},{i + 1}" for i in range(10)]
+    path = write(tmp_path / "side.csv", "\n".join(lines) + "\n")
+    with pytest.raises(LimitExceededError, match="the limit is 3"):
+        load_table(path, transpose=True)
+    assert load_table(path, transpose=False).frame.shape == (10, 3)
+
+
+def test_clean_header_keeps_names_and_never_clashes() -> None:
+    names = _clean_header(pd.Index(["x", "x", "x_2", "x", "x_2", " x ", "", "column_7"]))
+    assert names == ["x", "x_2", "x_2_2", "x_3", "x_2_3", "x_4", "column_7", "column_7_2"]
+    assert len(set(names)) == len(names)
+
+
+def test_clean_header_many_duplicates_stay_unique() -> None:
+    names = _clean_header(pd.Index(["x_3", *(["x"] * 5000)]))
+    assert names[:4] == ["x_3", "x", "x_2", "x_4"]
+    assert names[-1] == "x_5001"
+    assert len(set(names)) == len(names)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from regression_analyzer.stats.fit import solve_least_squares
+from regression_analyzer.stats.least_squares import solve_least_squares
 
 DATA = Path(__file__).parent / "nist_data"
 

@@ -16,6 +16,7 @@ from regression_analyzer.report import (
     CrossValidation,
     Diagnostics,
     DroppedColumn,
+    DurbinWatsonTest,
     Importance,
     InfluentialRow,
     ModelSummary,
@@ -28,11 +29,12 @@ from regression_analyzer.report import (
 )
 
 
-def _report(model: ModelSummary, diagnostics: Diagnostics, **extra: Any) -> dict[str, Any]:
+def _report(model: ModelSummary, diagnostics: Diagnostics, **extra: Any) -> Report:
     fields: dict[str, Any] = {
         "version": "0.1.0",
         "source": SourceInfo(file="sales.csv", kind="csv", encoding="utf-8", delimiter=","),
         "rows": 203,
+        "row_numbering": "CSV line numbers in sales.csv (line 1 is the header)",
         "columns": [],
         "target": "revenue",
         "target_reason": "chosen by the user",
@@ -51,7 +53,7 @@ def _report(model: ModelSummary, diagnostics: Diagnostics, **extra: Any) -> dict
         "llm": "none",
     }
     fields.update(extra)
-    return Report(**fields).model_dump()
+    return Report(**fields)
 
 
 def _coef(name: str, estimate: float, se: float, p: float, **extra: Any) -> Coefficient:
@@ -68,7 +70,7 @@ def _coef(name: str, estimate: float, se: float, p: float, **extra: Any) -> Coef
 
 
 @pytest.fixture
-def ols_report() -> dict[str, Any]:
+def ols_report() -> Report:
     model = ModelSummary(
         kind="ols",
         n_obs=200,
@@ -97,7 +99,7 @@ def ols_report() -> dict[str, Any]:
         vif=[VifEntry(name="ad_spend", vif=1.02), VifEntry(name="price", vif=12.7)],
         breusch_pagan=StatTest(statistic=14.2, p_value=0.0067),
         jarque_bera=StatTest(statistic=1.1, p_value=0.58),
-        durbin_watson=1.21,
+        durbin_watson=DurbinWatsonTest(statistic=1.21, p_value=0.00012, method="exact"),
         influential_rows=[InfluentialRow(row=17, cooks_distance=0.31)],
         cross_validation=CrossValidation(folds=5, r_squared=0.8612, per_fold=[0.85, 0.87, 0.86]),
     )
@@ -105,7 +107,7 @@ def ols_report() -> dict[str, Any]:
 
 
 @pytest.fixture
-def logit_report() -> dict[str, Any]:
+def logit_report() -> Report:
     model = ModelSummary(
         kind="logit",
         n_obs=400,
@@ -118,6 +120,9 @@ def logit_report() -> dict[str, Any]:
         bic=422.0,
         condition_number=80.0,
         cov_type="nonrobust",
+        event="yes",
+        non_event="no",
+        event_reason="'yes' reads as the event",
         coefficients=[
             _coef("Intercept", 1.02, 0.3, 0.001, odds_ratio=2.773),
             _coef(
@@ -153,7 +158,7 @@ def logit_report() -> dict[str, Any]:
     )
 
 
-def test_template_names_fit_significant_predictors_and_direction(ols_report: dict) -> None:
+def test_template_names_fit_significant_predictors_and_direction(ols_report: Report) -> None:
     text = template_interpretation(ols_report)
     assert "R² = 0.873" in text
     assert "87.3%" in text
@@ -166,11 +171,11 @@ def test_template_names_fit_significant_predictors_and_direction(ols_report: dic
     assert "Not significant: region[T.west]" in text
 
 
-def test_template_reports_caveats_cv_and_dropped(ols_report: dict) -> None:
+def test_template_reports_caveats_cv_and_dropped(ols_report: Report) -> None:
     text = template_interpretation(ols_report)
     assert "Breusch-Pagan p = 0.0067" in text and "heteroscedasticity" in text
     assert "Jarque-Bera" not in text  # p = 0.58: residuals look normal, no caveat
-    assert "Durbin-Watson = 1.21" in text
+    assert "Durbin-Watson = 1.21, p < 0.001" in text
     assert "price (12.7)" in text and "VIF above 10" in text
     assert "row 17" in text
     assert "5-fold cross-validation gives a mean R² of 0.861" in text
@@ -178,24 +183,27 @@ def test_template_reports_caveats_cv_and_dropped(ols_report: dict) -> None:
     assert "order_id was not used: identifier" in text
 
 
-def test_template_logit_uses_odds_ratios(logit_report: dict) -> None:
+def test_template_logit_uses_odds_ratios(logit_report: Report) -> None:
     text = template_interpretation(logit_report)
     assert "pseudo-R² of 0.213" in text
     assert "74.2% of rows correctly" in text or "74.3% of rows correctly" in text
-    assert "multiplies the odds of churned by 0.922 (7.8% lower odds)" in text
+    assert "A logistic regression of the odds of churned = yes (against no)" in text
+    assert "multiplies the odds of churned = yes by 0.922 (7.8% lower odds)" in text
     assert "monthly_charges multiplies" not in text
 
 
-def test_template_is_deterministic_and_fully_grounded(ols_report: dict, logit_report: dict) -> None:
+def test_template_is_deterministic_and_fully_grounded(
+    ols_report: Report, logit_report: Report
+) -> None:
     for report in (ols_report, logit_report):
         text = template_interpretation(report)
         assert text == template_interpretation(report)
         assert ungrounded_numbers(text, report) == []
 
 
-def test_no_significant_predictor_is_said_plainly(ols_report: dict) -> None:
-    for coef in ols_report["model"]["coefficients"]:
-        coef["p_value"] = 0.5
+def test_no_significant_predictor_is_said_plainly(ols_report: Report) -> None:
+    for coef in ols_report.model.coefficients:
+        coef.p_value = 0.5
     text = template_interpretation(ols_report)
     assert "No predictor is statistically significant at the 5% level" in text
 
@@ -220,11 +228,11 @@ def test_no_significant_predictor_is_said_plainly(ols_report: dict) -> None:
         "200 observations",
     ],
 )
-def test_grounded_quotes_are_accepted(ols_report: dict, quote: str) -> None:
+def test_grounded_quotes_are_accepted(ols_report: Report, quote: str) -> None:
     assert ungrounded_numbers(quote, ols_report) == []
 
 
-def test_invented_numbers_are_flagged(ols_report: dict) -> None:
+def test_invented_numbers_are_flagged(ols_report: Report) -> None:
     text = (
         "The model explains 93% of the variation (R² = 0.912). Each extra unit of ad_spend adds "
         "3.5 revenue, and revenue will reach 1,234.5 next year; p = 1e-5. Price effect is 1.49."
@@ -232,22 +240,22 @@ def test_invented_numbers_are_flagged(ols_report: dict) -> None:
     assert ungrounded_numbers(text, ols_report) == ["93%", "0.912", "3.5", "1,234.5", "1e-5"]
 
 
-def test_precision_matters(ols_report: dict) -> None:
+def test_precision_matters(ols_report: Report) -> None:
     # 0.8734 rounds to 0.873, not to 0.874; 0.87 is fine at two decimals.
     assert ungrounded_numbers("R² 0.874", ols_report) == ["0.874"]
     assert ungrounded_numbers("R² 0.87", ols_report) == []
 
 
-def test_numbers_inside_identifiers_are_ignored(ols_report: dict) -> None:
+def test_numbers_inside_identifiers_are_ignored(ols_report: Report) -> None:
     assert ungrounded_numbers("R^2 and R2 and sales_2023 and x9 rise", ols_report) == []
 
 
-def test_odds_ratio_percent_change_is_grounded(logit_report: dict) -> None:
+def test_odds_ratio_percent_change_is_grounded(logit_report: Report) -> None:
     assert ungrounded_numbers("odds fall by about 8% per month (OR 0.92)", logit_report) == []
     assert ungrounded_numbers("odds fall by 30% per month", logit_report) == ["30%"]
 
 
-def test_facts_for_llm_is_compact_and_keeps_the_key_numbers(ols_report: dict) -> None:
+def test_facts_for_llm_is_compact_and_keeps_the_key_numbers(ols_report: Report) -> None:
     facts = facts_for_llm(ols_report)
     assert facts["target"] == "revenue"
     assert facts["model"]["r_squared"] == pytest.approx(0.8734)
@@ -260,7 +268,7 @@ def test_facts_for_llm_is_compact_and_keeps_the_key_numbers(ols_report: dict) ->
     assert "columns" not in facts and "minmax" not in facts
 
 
-def test_template_text_reads_well(ols_report: dict) -> None:
+def test_template_text_reads_well(ols_report: Report) -> None:
     # Paragraph structure: fit, effects, caveats, validation and data.
     paragraphs = template_interpretation(ols_report).split("\n\n")
     assert len(paragraphs) == 4

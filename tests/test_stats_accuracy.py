@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from regression_analyzer.stats import fit as fit_module
+from regression_analyzer.stats import least_squares as fit_module
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import nist_accuracy

@@ -91,11 +91,11 @@ def test_listwise_deletion_keeps_original_row_positions() -> None:
     assert len(d.y) == 58
 
 
-def test_binary_target_is_logit_with_positive_level() -> None:
+def test_binary_target_is_logit_with_the_event_coded_1() -> None:
     f = _frame()
     f["churn"] = np.where(f["x"] > 0, "yes", "no")
     d = build_design(f, "churn", ["region"], ROLES)
-    assert d.kind == "logit" and d.positive_level == "yes"
+    assert d.kind == "logit" and d.coding is not None and d.coding.event == "yes"
     np.testing.assert_array_equal(d.y.to_numpy(), (f["x"] > 0).astype(float).to_numpy())
 
 

@@ -18,7 +18,6 @@ from regression_analyzer.understanding import (
     choose_target,
     classify_columns,
     default_features,
-    to_binary,
     validate_target,
 )
 
@@ -159,29 +158,6 @@ def test_validate_target_accepts_numeric_and_binary(table: pd.DataFrame) -> None
     roles = classify_columns(table)
     validate_target(table, roles, "revenue")
     validate_target(table, roles, "promo")
-
-
-@pytest.mark.parametrize(
-    ("values", "expected"),
-    [
-        (["yes", "no", "Yes", None], [1.0, 0.0, 1.0, np.nan]),
-        (["N", "Y", "y", "n"], [0.0, 1.0, 1.0, 0.0]),
-        (["true", "false", "TRUE", "false"], [1.0, 0.0, 1.0, 0.0]),
-        ([1, 0, 0, 1], [1.0, 0.0, 0.0, 1.0]),
-        ([True, False, True, False], [1.0, 0.0, 1.0, 0.0]),
-        ([2, 1, 2, 2], [1.0, 0.0, 1.0, 1.0]),
-        (["cat", "dog", "dog", "cat"], [0.0, 1.0, 1.0, 0.0]),
-        (["active", "no", "no"], [1.0, 0.0, 0.0]),  # "no" is the known negative
-    ],
-)
-def test_to_binary(values: list, expected: list) -> None:
-    result = to_binary(pd.Series(values, name="t"))
-    np.testing.assert_array_equal(result.to_numpy(dtype=float), np.array(expected, dtype=float))
-
-
-def test_to_binary_rejects_three_levels() -> None:
-    with pytest.raises(TargetNotUsableError):
-        to_binary(pd.Series(["a", "b", "c"], name="t"))
 
 
 def test_id_names() -> None:

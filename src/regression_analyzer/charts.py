@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -43,6 +44,12 @@ STYLE: dict[str, object] = {
 }
 
 
+# (name, x, y, line_x, line_y) of one predictor, and (column, min, max[, mean]) of one column.
+PredictorLine = tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+MinMaxBar = tuple[str, float, float] | tuple[str, float, float, float]
+CoefficientBar = tuple[str, float, float, float]
+
+
 @dataclass
 class ChartData:
     """Everything the charts need, as plain arrays and lists (no statsmodels objects).
@@ -58,15 +65,13 @@ class ChartData:
     kind: Literal["ols", "logit"]
     y: np.ndarray
     fitted: np.ndarray
-    residuals: np.ndarray
-    coefficients: list[tuple[str, float, float, float]] = field(default_factory=list)
+    residuals: np.ndarray  # OLS: y - fitted; logit: deviance residuals
+    coefficients: list[CoefficientBar] = field(default_factory=list)
     importance: list[tuple[str, float]] = field(default_factory=list)
     importance_method: str = ""
     correlation: pd.DataFrame = field(default_factory=pd.DataFrame)
-    top_predictors: list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = field(
-        default_factory=list
-    )
-    minmax: list[tuple] = field(default_factory=list)
+    top_predictors: list[PredictorLine] = field(default_factory=list)
+    minmax: list[MinMaxBar] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -206,12 +211,6 @@ def _binned_mean(ax: Axes, x: np.ndarray, y: np.ndarray, bins: int = 20) -> None
     ax.legend(fontsize=STYLE["note_size"], loc="upper right", frameon=False)
 
 
-def _deviance_residuals(y: np.ndarray, p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-12, 1 - 1e-12)
-    ll = y * np.log(p) + (1 - y) * np.log(1 - p)
-    return np.sign(y - p) * np.sqrt(np.maximum(-2 * ll, 0.0))
-
-
 # --- the charts ------------------------------------------------------------------------------
 
 
@@ -254,10 +253,8 @@ def _finite_range(v: np.ndarray) -> tuple[float, float]:
 
 
 def _residuals_for(data: ChartData, s: PointSample) -> tuple[np.ndarray, str]:
-    if data.kind == "logit":
-        y, p = np.asarray(data.y, float)[s.indices], np.asarray(data.fitted, float)[s.indices]
-        return _deviance_residuals(y, p), "deviance residual"
-    return np.asarray(data.residuals, float)[s.indices], "residual (actual − predicted)"
+    label = "deviance residual" if data.kind == "logit" else "residual (actual − predicted)"
+    return np.asarray(data.residuals, float)[s.indices], label
 
 
 def _residuals_vs_fitted(data: ChartData, s: PointSample, seed: int) -> tuple[Figure, int]:
@@ -311,9 +308,9 @@ def _coefficients(data: ChartData, s: PointSample, seed: int) -> tuple[Figure, i
     if len(rows) > MAX_BARS:
         # |estimate| / half-width of the CI is |t| up to a constant, so this ranks by |t|
         # without needing standard errors in ChartData.
-        def score(c: tuple) -> float:
+        def score(c: CoefficientBar) -> float:
             half = (c[3] - c[2]) / 2
-            return abs(c[1]) / half if half > 0 and np.isfinite(half) else abs(c[1])
+            return float(abs(c[1]) / half if half > 0 and np.isfinite(half) else abs(c[1]))
 
         note = f"showing the top {MAX_BARS} of {len(rows)} coefficients by |t|"
         rows = sorted(rows, key=score, reverse=True)[:MAX_BARS]
@@ -358,7 +355,7 @@ def _importance(data: ChartData, s: PointSample, seed: int) -> tuple[Figure, int
     return fig, 0
 
 
-def _pick_heatmap_columns(corr: pd.DataFrame, target: str) -> list:
+def _pick_heatmap_columns(corr: pd.DataFrame, target: str) -> list[str]:
     cols = list(corr.columns)
     if len(cols) <= MAX_HEATMAP_COLUMNS:
         return cols
@@ -399,7 +396,9 @@ def _correlation_heatmap(data: ChartData, s: PointSample, seed: int) -> tuple[Fi
     return fig, 0
 
 
-def _target_vs(data: ChartData, s: PointSample, seed: int, item: tuple) -> tuple[Figure, int]:
+def _target_vs(
+    data: ChartData, s: PointSample, seed: int, item: PredictorLine
+) -> tuple[Figure, int]:
     name, x, y, line_x, line_y = item
     x, y = np.asarray(x, float), np.asarray(y, float)
     # Each predictor has its own row count only in theory; sample against its own length.
@@ -498,12 +497,12 @@ def render_charts_detailed(
     out_dir.mkdir(parents=True, exist_ok=True)
     sample = sample_points(len(np.asarray(data.fitted)), max_points, seed)
     jobs: list[tuple[str, Callable[[], tuple[Figure, int]]]] = [
-        (fname, (lambda fn=fn: fn(data, sample, seed))) for fname, fn in _FIXED_FIRST
+        (fname, partial(fn, data, sample, seed)) for fname, fn in _FIXED_FIRST
     ]
     names = predictor_file_names([t[0] for t in data.top_predictors])
     for fname, item in zip(names, data.top_predictors, strict=True):
-        jobs.append((fname, lambda item=item: _target_vs(data, sample, seed, item)))
-    jobs.append(("minmax.png", lambda: _minmax(data, sample, seed)))
+        jobs.append((fname, partial(_target_vs, data, sample, seed, item)))
+    jobs.append(("minmax.png", partial(_minmax, data, sample, seed)))
     result = ChartRender([], {}, {})
     root = out_dir.resolve()
     for fname, job in jobs:

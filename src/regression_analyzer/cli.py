@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 from rich.console import Console
@@ -20,6 +20,9 @@ from rich.table import Table
 
 from . import __version__
 from .errors import InputError
+
+if TYPE_CHECKING:  # the report (pydantic, the stats results) loads only for `analyze`
+    from .report import Report
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -61,13 +64,17 @@ def _fmt(value: float | None) -> str:
     return f"{value:.4f}"
 
 
-def _print_summary(report, output_dir: Path) -> None:  # report: Report (lazy import)
+def _print_summary(report: Report, output_dir: Path) -> None:
     out = Console(highlight=False)
     m = report.model
     out.print(
         f"[bold]{report.source.file}[/]: {report.rows} rows, target [bold]{report.target}[/] "
         f"({report.target_reason})"
     )
+    if m.event is not None:
+        out.print(
+            f"Event modelled (coded 1): [bold]{m.event}[/] vs {m.non_event} ({m.event_reason})"
+        )
     facts = Table(title=f"Model ({m.kind.upper()}, {m.cov_type})", show_header=False)
     label = "R²" if m.kind == "ols" else "pseudo-R²"
     cv = report.diagnostics.cross_validation
@@ -126,6 +133,12 @@ def cli() -> None:
     help="Force reading the table sideways (variables as rows) or not. Default: detect.",
 )
 @click.option("--robust", is_flag=True, help="Heteroscedasticity-robust (HC3) standard errors.")
+@click.option(
+    "--event",
+    metavar="VALUE",
+    help="For a yes/no target: the value to model (coded 1). Default: yes/true/1/the larger "
+    "number or a known event word; the report names it.",
+)
 @click.option("--no-llm", is_flag=True, help="Never call a language model.")
 @click.option("--provider", type=click.Choice(["anthropic", "openai"]), help="LLM provider.")
 @click.option("--model", help="LLM model name for the chosen provider.")
@@ -139,6 +152,7 @@ def analyze(
     sheet: str | None,
     transpose: bool | None,
     robust: bool,
+    event: str | None,
     no_llm: bool,
     provider: str | None,
     model: str | None,
@@ -159,18 +173,19 @@ def analyze(
             sheet=sheet,
             transpose=transpose,
             robust=robust,
+            event=event,
             use_llm=not no_llm,
             provider=provider,
             model=model,
         )
         out_dir = output_dir or Path("output") / file.stem
         with _stderr.status("starting") as status:
-            report = run_analysis(
-                file,
-                options,
-                out_dir,
-                progress=lambda stage: (status.update(stage), _stderr.print(f"· {stage}")),
-            )
+
+            def progress(stage: str) -> None:
+                status.update(stage)
+                _stderr.print(f"· {stage}")
+
+            report = run_analysis(file, options, out_dir, progress=progress)
         if as_json:
             click.echo(report.model_dump_json(indent=2))
         else:

@@ -10,28 +10,38 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from . import __version__
 from .atomic_files import write_atomic
-from .charts import ChartData, render_charts
+from .charts import ChartData, PredictorLine, render_charts
 from .errors import InputError, LLMError
 from .interpretation import facts_for_llm, template_interpretation, ungrounded_numbers
 from .llm.schemas import TableUnderstanding
 from .loading import LoadedTable, describe_columns, load_table
-from .report import Report, render_markdown
+from .report import ColumnInfo, DroppedColumn, Report, SourceInfo, render_markdown
+from .rows_file import ROWS_FILE, BackgroundTask, write_rows_csv
 from .stats.design import Design, build_design
 from .stats.diagnostics import diagnose
+from .stats.extremes import column_minmax
 from .stats.fit import FitResult, fit_model
-from .stats.importance import column_minmax, predictor_importance
+from .stats.influence import RowDiagnostics, row_diagnostics
+from .stats.logit import sigmoid
+from .stats.results import Importance, MinMax
+from .stats.terms import term_tests
 from .understanding import (
+    ColumnRole,
     choose_target,
     classify_columns,
     default_features,
     validate_target,
 )
+
+if TYPE_CHECKING:  # the LLM layer is imported only when an analysis asks for it
+    from .llm.base import LLMClient
 
 log = logging.getLogger(__name__)
 
@@ -47,19 +57,21 @@ class AnalysisOptions:
     sheet: str | None = None
     transpose: bool | None = None  # None: let the heuristic (or the LLM) decide
     robust: bool = False
+    event: str | None = None  # the yes/no target's value to code 1; None: decided by rule
     use_llm: bool = True
     provider: str | None = None  # "anthropic" | "openai" | None (whichever key is set)
     model: str | None = None
 
 
 ProgressCallback = Callable[[str], None]
+AnswerT = TypeVar("AnswerT")
 
 
 @dataclass
 class _LLMSession:
     """The optional language model for one analysis, and what went wrong with it."""
 
-    client: object | None = None  # llm.LLMClient
+    client: LLMClient | None = None
     notes: list[str] = field(default_factory=list)
     used: bool = False
 
@@ -82,7 +94,7 @@ class _LLMSession:
     def name(self) -> str:
         return getattr(self.client, "name", "none") if self.used else "none"
 
-    def ask(self, what: str, call: Callable[[], object]) -> object | None:
+    def ask(self, what: str, call: Callable[[], AnswerT]) -> AnswerT | None:
         """Run one LLM call; on failure note it and return None so heuristics take over."""
         if self.client is None:
             return None
@@ -100,7 +112,7 @@ class _Understanding:
     """What the understand stage decided, and why."""
 
     table: LoadedTable
-    roles: dict[str, str]
+    roles: dict[str, ColumnRole]
     target: str
     target_reason: str
     features: list[str] | None
@@ -108,7 +120,7 @@ class _Understanding:
 
 
 def _ask_llm(
-    table: LoadedTable, roles: dict[str, str], options: AnalysisOptions, llm: _LLMSession
+    table: LoadedTable, roles: dict[str, ColumnRole], options: AnalysisOptions, llm: _LLMSession
 ) -> TableUnderstanding | None:
     if llm.client is None:
         return None
@@ -124,14 +136,14 @@ def _ask_llm(
 
 def _pick_target(
     frame: pd.DataFrame,
-    roles: dict[str, str],
+    roles: dict[str, ColumnRole],
     options: AnalysisOptions,
     answer: TableUnderstanding | None,
     warns: list[str],
 ) -> tuple[str, str]:
     """The user's target, else the LLM's if usable, else the heuristic's."""
     if options.target is not None:
-        validate_target(frame, roles, options.target)
+        validate_target(frame, roles, options.target, named_by_user=True)
         return options.target, "chosen by the user"
     if answer is not None and answer.target:
         try:
@@ -152,13 +164,12 @@ def _understand(
     """Decide orientation, column roles, target and predictors (LLM first, heuristics after)."""
     roles = classify_columns(table.frame)
     answer = _ask_llm(table, roles, options, llm)
-    llm_flips_layout = (
+    if (
         answer is not None
         and options.transpose is None
         and answer.sideways is not None
         and answer.sideways != table.transposed
-    )
-    if llm_flips_layout:
+    ):
         verdict = "sees a sideways table" if answer.sideways else "rejects the sideways layout"
         warns.append(
             f"The language model {verdict} against the heuristic "
@@ -187,7 +198,12 @@ def _understand(
 
 
 def _chart_data(
-    design: Design, fit: FitResult, importance: list, minmax: list, frame: pd.DataFrame
+    design: Design,
+    fit: FitResult,
+    per_row: RowDiagnostics,
+    importance: list[Importance],
+    minmax: list[MinMax],
+    frame: pd.DataFrame,
 ) -> ChartData:
     """Gather what the charts need from the fit, as plain arrays."""
     coefs = [
@@ -198,7 +214,7 @@ def _chart_data(
     X = design.X
     params = {c.name: c.estimate for c in fit.summary.coefficients}
     means = X.mean()
-    top: list = []
+    top: list[PredictorLine] = []
     for item in importance:
         name = item.name
         if name not in X.columns or len(top) >= TOP_PREDICTOR_CHARTS:
@@ -210,7 +226,7 @@ def _chart_data(
             params[col] * means[col] for col in X.columns if col != name and col in params
         )
         eta = base + params.get(name, 0.0) * line_x
-        line_y = 1 / (1 + np.exp(-eta)) if design.kind == "logit" else eta
+        line_y = sigmoid(eta) if design.kind == "logit" else eta
         top.append((name, x, design.y.to_numpy(dtype=float), line_x, line_y))
     numeric = frame.select_dtypes(include="number")
     return ChartData(
@@ -218,7 +234,9 @@ def _chart_data(
         kind=design.kind,
         y=np.asarray(fit.y, dtype=float),
         fitted=np.asarray(fit.fitted, dtype=float),
-        residuals=np.asarray(fit.residuals, dtype=float),
+        residuals=(
+            per_row.residual if per_row.deviance_residual is None else per_row.deviance_residual
+        ),
         coefficients=coefs,
         importance=[(i.name, i.importance) for i in importance],
         importance_method=importance[0].method if importance else "",
@@ -248,19 +266,18 @@ def _mean(column: pd.Series) -> float:
 
 def _interpret(report: Report, llm: _LLMSession) -> tuple[str, str]:
     """An LLM interpretation when one is grounded in the numbers, else the template."""
-    facts = report.model_dump()
     if llm.client is not None:
         client = llm.client
-        answer = llm.ask("interpretation", lambda: client.interpret(facts_for_llm(facts)))
+        answer = llm.ask("interpretation", lambda: client.interpret(facts_for_llm(report)))
         if answer is not None:
-            invented = ungrounded_numbers(answer.text, facts)
+            invented = ungrounded_numbers(answer.text, report)
             if not invented:
                 return answer.text, "llm"
             llm.notes.append(
                 "The language model's interpretation quoted numbers not in the results "
                 f"({', '.join(invented[:5])}); the template interpretation is shown instead."
             )
-    return template_interpretation(facts), "template"
+    return template_interpretation(report), "template"
 
 
 def run_analysis(
@@ -289,51 +306,70 @@ def run_analysis(
     frame = table.frame
 
     notify("fitting")
+    named = {target} if options.target is not None else set()
+    named |= set(options.features or [])
     with warnings.catch_warnings():
-        # statsmodels' numerical chatter is summarised by our own warnings, not printed.
+        # numpy's numerical chatter is summarised by our own warnings, not printed.
         warnings.simplefilter("ignore")
-        design = build_design(frame, target, understood.features, roles)
+        design = build_design(
+            frame,
+            target,
+            understood.features,
+            roles,
+            named=named,
+            event=options.event,
+            row_numbers=table.row_numbers,
+        )
         fit = fit_model(design, robust=options.robust)
 
         notify("diagnostics")
-        diagnostics = diagnose(design, fit)
-        importance = predictor_importance(design, fit)
-        minmax = column_minmax(frame)
+        per_row = row_diagnostics(fit, design.rows)
+        tests, importance = term_tests(design, fit)
+        model = fit.summary.model_copy(update={"term_tests": tests})
+        diagnostics = diagnose(design, fit, per_row)
+        minmax = column_minmax(frame, table.row_numbers)
 
     notify("charts")
     output_dir.mkdir(parents=True, exist_ok=True)
-    chart_names = render_charts(_chart_data(design, fit, importance, minmax, frame), output_dir)
+    rows_csv = BackgroundTask(lambda: write_rows_csv(output_dir / ROWS_FILE, per_row))
+    chart_names = render_charts(
+        _chart_data(design, fit, per_row, importance, minmax, frame), output_dir
+    )
 
     notify("interpreting")
-    columns = [{**col, "role": roles.get(col["name"], "text")} for col in describe_columns(frame)]
+    columns = [
+        ColumnInfo(**col, role=roles.get(col["name"], "text")) for col in describe_columns(frame)
+    ]
     report = Report(
         version=__version__,
-        source={
-            "file": table_path.name,
-            "kind": table.kind,
-            "sheet": table.sheet,
-            "encoding": table.encoding,
-            "delimiter": table.delimiter,
-            "transposed": table.transposed,
-            "transpose_reason": table.transpose_reason,
-        },
+        source=SourceInfo(
+            file=table_path.name,
+            kind=table.kind,
+            sheet=table.sheet,
+            encoding=table.encoding,
+            delimiter=table.delimiter,
+            transposed=table.transposed,
+            transpose_reason=table.transpose_reason,
+        ),
         rows=len(frame),
+        row_numbering=table.row_numbering,
         columns=columns,
         context=understood.context,
         target=target,
         target_reason=understood.target_reason,
         features=list(design.features),
-        dropped_columns=[{"name": d.name, "reason": d.reason} for d in design.dropped],
+        dropped_columns=[DroppedColumn(name=d.name, reason=d.reason) for d in design.dropped],
         rows_dropped=design.rows_dropped,
-        model=fit.summary,
+        model=model,
         diagnostics=diagnostics,
         importance=importance,
         minmax=minmax,
         charts=chart_names,
+        rows_file=ROWS_FILE,
         interpretation="",
         interpretation_source="template",
         llm="none",
-        warnings=[*table.warnings, *warns, *design.warnings, *getattr(fit, "warnings", [])],
+        warnings=[*table.warnings, *warns, *design.warnings, *fit.warnings],
     )
     text, source = _interpret(report, llm)
     report = report.model_copy(
@@ -346,6 +382,7 @@ def run_analysis(
     )
 
     notify("writing")
+    rows_csv.wait()
     write_atomic(output_dir / "report.json", report.model_dump_json(indent=2))
     write_atomic(output_dir / "report.md", render_markdown(report))
     return report

@@ -1,23 +1,43 @@
 """The report: its JSON schema (pydantic, stable and documented) and its Markdown rendering.
 
-Schema version 1. Fields are only ever added; a rename or removal bumps SCHEMA_VERSION.
+Schema version 2. The statistical parts (`model`, `diagnostics`, `importance`, `minmax`) are
+the stats layer's own result models (stats/results.py); this module adds what the report says
+about the input and the run. A rename or removal bumps SCHEMA_VERSION; additions do not.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-SCHEMA_VERSION = 1
+from .stats.results import (
+    Coefficient,
+    CrossValidation,
+    Diagnostics,
+    DurbinWatsonTest,
+    GvifEntry,
+    Importance,
+    InfluentialRow,
+    MinMax,
+    ModelSummary,
+    ResultModel,
+    TermTest,
+    TestResult,
+    VifEntry,
+)
+
+SCHEMA_VERSION = 2
+
+__all__ = [
+    "Coefficient", "ColumnInfo", "CrossValidation", "Diagnostics", "DroppedColumn",
+    "DurbinWatsonTest", "GvifEntry", "Importance", "InfluentialRow", "MinMax", "ModelSummary",
+    "Report", "SourceInfo", "TermTest", "TestResult", "VifEntry", "render_markdown",
+]  # fmt: skip
 
 
-class _Model(BaseModel):
-    # from_attributes lets the pipeline validate the engine's dataclasses directly.
-    model_config = ConfigDict(from_attributes=True)
-
-
-class ColumnInfo(_Model):
+class ColumnInfo(ResultModel):
     name: str
     dtype: str = Field(description="pandas dtype after loading")
     role: str = Field(
@@ -27,7 +47,7 @@ class ColumnInfo(_Model):
     sample: list[str | float | int | bool | None] = Field(description="up to 5 example values")
 
 
-class SourceInfo(_Model):
+class SourceInfo(ResultModel):
     file: str
     kind: Literal["csv", "xlsx", "xls"]
     sheet: str | None = None
@@ -37,100 +57,20 @@ class SourceInfo(_Model):
     transpose_reason: str = ""
 
 
-class Coefficient(_Model):
-    name: str = Field(description='"Intercept" for the constant; "col[T.level]" for dummies')
-    estimate: float
-    std_error: float
-    statistic: float = Field(description="t (OLS) or z (logit)")
-    p_value: float
-    ci_low: float
-    ci_high: float
-    standardized: float | None = Field(
-        None, description="estimate * sd(x) / sd(y) (OLS) or * sd(x) (logit); None for Intercept"
-    )
-    odds_ratio: float | None = None
-    odds_ratio_ci_low: float | None = None
-    odds_ratio_ci_high: float | None = None
-
-
-class ModelSummary(_Model):
-    kind: Literal["ols", "logit"]
-    n_obs: int
-    df_model: float
-    df_resid: float
-    r_squared: float = Field(description="R^2 (OLS) or McFadden pseudo-R^2 (logit)")
-    adj_r_squared: float | None = None
-    residual_std_error: float | None = Field(None, description="sqrt(SSR/df_resid), OLS only")
-    rmse: float | None = Field(None, description="sqrt(SSR/n), OLS only")
-    f_statistic: float | None = None
-    f_p_value: float | None = None
-    llr_p_value: float | None = Field(None, description="likelihood-ratio test p, logit only")
-    accuracy: float | None = Field(None, description="share classified right at 0.5, logit")
-    aic: float
-    bic: float
-    condition_number: float
-    cov_type: str = Field(description='"nonrobust" or "HC3"')
-    reference_levels: dict[str, str] = Field(
-        default_factory=dict, description="categorical column -> level used as reference"
-    )
-    coefficients: list[Coefficient]
-
-
-class TestResult(_Model):
-    statistic: float
-    p_value: float | None = None
-
-
-class VifEntry(_Model):
-    name: str
-    vif: float
-
-
-class InfluentialRow(_Model):
-    row: int = Field(description="0-based row position in the loaded table")
-    cooks_distance: float
-
-
-class CrossValidation(_Model):
-    folds: int
-    r_squared: float = Field(description="mean out-of-sample R^2 (OLS) or pseudo-R^2/accuracy")
-    per_fold: list[float]
-    metric: str = "r_squared"
-
-
-class Diagnostics(_Model):
-    vif: list[VifEntry] = Field(default_factory=list)
-    breusch_pagan: TestResult | None = None
-    jarque_bera: TestResult | None = None
-    durbin_watson: float | None = None
-    influential_rows: list[InfluentialRow] = Field(default_factory=list)
-    cross_validation: CrossValidation | None = None
-
-
-class Importance(_Model):
-    name: str
-    importance: float
-    method: str = Field(description="how it was measured, e.g. drop-column change in R^2")
-
-
-class MinMax(_Model):
-    column: str
-    min: float
-    min_row: int
-    max: float
-    max_row: int
-
-
-class DroppedColumn(_Model):
+class DroppedColumn(ResultModel):
     name: str
     reason: str
 
 
-class Report(_Model):
+class Report(ResultModel):
     schema_version: int = SCHEMA_VERSION
     version: str = Field(description="regression-analyzer version that wrote it")
     source: SourceInfo
     rows: int = Field(description="rows in the loaded table (after transposing, if any)")
+    row_numbering: str = Field(
+        description="what every row number in this report means: the row as found in the "
+        "file (CSV line or spreadsheet row, header included)"
+    )
     columns: list[ColumnInfo]
     context: str | None = Field(None, description="business context, given or inferred")
     target: str
@@ -143,6 +83,12 @@ class Report(_Model):
     importance: list[Importance]
     minmax: list[MinMax]
     charts: list[str] = Field(description="PNG file names, relative to the output directory")
+    rows_file: str | None = Field(
+        None,
+        description="CSV beside the report with one line per row used in the fit: row, "
+        "observed, fitted, residual, leverage, standardized_residual, studentized_residual, "
+        "cooks_distance (logit also pearson_residual, deviance_residual)",
+    )
     interpretation: str
     interpretation_source: Literal["llm", "template"]
     llm: str = Field(description='"anthropic", "openai" or "none": which provider ran')
@@ -158,26 +104,23 @@ def _fmt(value: float | None, digits: int = 4) -> str:
     return f"{value:.{digits}f}"
 
 
-def render_markdown(report: Report) -> str:
-    """The human-readable report written beside report.json and the charts."""
+def _model_line(report: Report) -> str:
     m = report.model
-    lines = [
-        f"# Regression report: {report.source.file}",
-        "",
-        f"Target **{report.target}** ({report.target_reason}).",
-        f"Model: {'ordinary least squares' if m.kind == 'ols' else 'logistic regression'}, "
-        f"{m.n_obs} observations, {report.rows_dropped} rows dropped for missing values, "
-        f"covariance {m.cov_type}. Language model: {report.llm}.",
-        "",
-        "## Interpretation",
-        "",
-        report.interpretation,
-        "",
-        "## Model",
-        "",
-        "| measure | value |",
-        "|---|---|",
-    ]
+    if m.kind == "ols":
+        what = "ordinary least squares"
+    else:
+        what = (
+            f"logistic regression of the odds that {report.target} is **{m.event}** "
+            f"(coded 1; {m.non_event} coded 0: {m.event_reason})"
+        )
+    return (
+        f"Model: {what}, {m.n_obs} observations, {report.rows_dropped} rows dropped for "
+        f"missing values, covariance {m.cov_type}. Language model: {report.llm}."
+    )
+
+
+def _measures(m: ModelSummary) -> list[str]:
+    lines = ["| measure | value |", "|---|---|"]
     for label, value in [
         ("R²" if m.kind == "ols" else "pseudo-R² (McFadden)", m.r_squared),
         ("adjusted R²", m.adj_r_squared),
@@ -185,17 +128,26 @@ def render_markdown(report: Report) -> str:
         ("RMSE", m.rmse),
         ("F", m.f_statistic),
         ("p (F)", m.f_p_value),
+        ("log-likelihood", m.log_likelihood),
+        ("deviance", m.deviance),
+        ("null deviance", m.null_deviance),
+        (f"likelihood-ratio χ² ({m.lr_df} df)", m.lr_statistic),
         ("p (likelihood ratio)", m.llr_p_value),
         ("accuracy", m.accuracy),
-        ("AIC", m.aic),
-        ("BIC", m.bic),
+        ("AIC (k = coefficients)", m.aic),
+        ("BIC (k = coefficients)", m.bic),
         ("condition number", m.condition_number),
     ]:
         if value is not None:
             lines.append(f"| {label} | {_fmt(value)} |")
-    lines += ["", "## Coefficients", ""]
+    if m.perfect_fit:
+        lines.append("| perfect fit | residuals are all zero: no errors, tests or intervals |")
+    return lines
+
+
+def _coefficients(m: ModelSummary) -> list[str]:
     if m.kind == "ols":
-        lines += [
+        lines = [
             "| term | estimate | std. error | t | p | 95% CI | standardized |",
             "|---|---|---|---|---|---|---|",
         ]
@@ -205,36 +157,113 @@ def render_markdown(report: Report) -> str:
                 f" | {_fmt(c.p_value)} | [{_fmt(c.ci_low)}, {_fmt(c.ci_high)}]"
                 f" | {_fmt(c.standardized, 3)} |"
             )
-    else:
-        lines += [
-            "| term | estimate | std. error | z | p | odds ratio | 95% CI of OR |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        for c in m.coefficients:
-            lines.append(
-                f"| {c.name} | {_fmt(c.estimate)} | {_fmt(c.std_error)} | {_fmt(c.statistic, 3)}"
-                f" | {_fmt(c.p_value)} | {_fmt(c.odds_ratio)}"
-                f" | [{_fmt(c.odds_ratio_ci_low)}, {_fmt(c.odds_ratio_ci_high)}] |"
-            )
-    if m.reference_levels:
-        refs = ", ".join(f"{k} = {v}" for k, v in m.reference_levels.items())
-        lines += ["", f"Reference levels: {refs}."]
+        return lines
+    lines = [
+        "| term | estimate | std. error | z | p | odds ratio | 95% CI of OR (Wald) "
+        "| 95% CI of OR (profile) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for c in m.coefficients:
+        profile = (
+            f"[{_fmt(_odds(c.profile_ci_low))}, {_fmt(_odds(c.profile_ci_high))}]"
+            if c.profile_ci_low is not None or c.profile_ci_high is not None
+            else "–"
+        )
+        lines.append(
+            f"| {c.name} | {_fmt(c.estimate)} | {_fmt(c.std_error)} | {_fmt(c.statistic, 3)}"
+            f" | {_fmt(c.p_value)} | {_fmt(c.odds_ratio)}"
+            f" | [{_fmt(c.odds_ratio_ci_low)}, {_fmt(c.odds_ratio_ci_high)}] | {profile} |"
+        )
+    return lines
+
+
+def _odds(value: float | None) -> float | None:
+    if value is None:
+        return None
+    return math.exp(value) if value < 700 else math.inf
+
+
+def _term_tests(m: ModelSummary) -> list[str]:
+    if not m.term_tests:
+        return []
+    lines = [
+        "",
+        "## Tests per predictor (Type II)",
+        "",
+        "| predictor | df | test | statistic | p |",
+    ]
+    lines.append("|---|---|---|---|---|")
+    lines += [
+        f"| {t.name} | {t.df} | {t.test} | {_fmt(t.statistic)} | {_fmt(t.p_value)} |"
+        for t in m.term_tests
+    ]
+    return lines
+
+
+def _diagnostics(report: Report) -> list[str]:
     d = report.diagnostics
-    lines += ["", "## Diagnostics", ""]
+    lines = ["", "## Diagnostics", ""]
     if d.vif:
-        lines.append("VIF: " + ", ".join(f"{v.name} {_fmt(v.vif, 2)}" for v in d.vif) + ".")
+        lines.append(
+            "VIF per design column: " + ", ".join(f"{v.name} {_fmt(v.vif, 2)}" for v in d.vif) + "."
+        )
+    if d.gvif:
+        lines.append(
+            "GVIF per predictor (GVIF^(1/(2 df))): "
+            + ", ".join(f"{g.name} {_fmt(g.gvif, 3)} ({_fmt(g.gvif_adjusted, 3)})" for g in d.gvif)
+            + "."
+        )
     if d.breusch_pagan:
-        lines.append(f"Breusch-Pagan p = {_fmt(d.breusch_pagan.p_value)}.")
+        lines.append(
+            f"Breusch-Pagan (studentized) = {_fmt(d.breusch_pagan.statistic, 3)}, "
+            f"p = {_fmt(d.breusch_pagan.p_value)}."
+        )
     if d.jarque_bera:
-        lines.append(f"Jarque-Bera p = {_fmt(d.jarque_bera.p_value)}.")
+        lines.append(
+            f"Jarque-Bera = {_fmt(d.jarque_bera.statistic, 3)}, p = {_fmt(d.jarque_bera.p_value)}."
+        )
     if d.durbin_watson is not None:
-        lines.append(f"Durbin-Watson = {_fmt(d.durbin_watson, 3)}.")
+        dw = d.durbin_watson
+        p = f"p = {_fmt(dw.p_value)} ({dw.method})" if dw.p_value is not None else dw.note or ""
+        lines.append(f"Durbin-Watson = {_fmt(dw.statistic, 3)}, {p}.")
     if d.cross_validation:
         cv = d.cross_validation
         lines.append(f"{cv.folds}-fold cross-validated {cv.metric} = {_fmt(cv.r_squared)}.")
     if d.influential_rows:
         rows = ", ".join(f"row {r.row} (D={_fmt(r.cooks_distance, 3)})" for r in d.influential_rows)
         lines.append(f"Most influential rows by Cook's distance: {rows}.")
+    for name, why in d.not_computed.items():
+        lines.append(f"Not computed: {name.replace('_', ' ')} ({why}).")
+    return lines
+
+
+def render_markdown(report: Report) -> str:
+    """The human-readable report written beside report.json and the charts."""
+    m = report.model
+    lines = [
+        f"# Regression report: {report.source.file}",
+        "",
+        f"Target **{report.target}** ({report.target_reason}).",
+        _model_line(report),
+        f"Row numbers are {report.row_numbering}.",
+        "",
+        "## Interpretation",
+        "",
+        report.interpretation,
+        "",
+        "## Model",
+        "",
+        *_measures(m),
+        "",
+        "## Coefficients",
+        "",
+        *_coefficients(m),
+    ]
+    if m.reference_levels:
+        refs = ", ".join(f"{k} = {v}" for k, v in m.reference_levels.items())
+        lines += ["", f"Reference levels: {refs}."]
+    lines += _term_tests(m)
+    lines += _diagnostics(report)
     if report.importance:
         lines += ["", f"## Predictor importance ({report.importance[0].method})", ""]
         lines += [f"- {i.name}: {_fmt(i.importance)}" for i in report.importance]
@@ -244,6 +273,12 @@ def render_markdown(report: Report) -> str:
         lines += [
             f"| {x.column} | {_fmt(x.min)} | {x.min_row} | {_fmt(x.max)} | {x.max_row} |"
             for x in report.minmax
+        ]
+    if report.rows_file:
+        lines += [
+            "",
+            f"Per-row fitted values, residuals, leverage and Cook's distance: [{report.rows_file}]"
+            f"({report.rows_file}).",
         ]
     if report.dropped_columns:
         lines += ["", "## Dropped columns", ""]

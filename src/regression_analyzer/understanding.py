@@ -28,9 +28,6 @@ _ID_NAME = re.compile(
     r"|.*[a-z](?:Id|ID|Uuid|UUID))$"  # customerId, orderID; not VALID or PAID
 )
 
-_POSITIVE = {"1", "1.0", "yes", "y", "true", "t", "on", "positive", "pos", "success", "churned"}
-_NEGATIVE = {"0", "0.0", "no", "n", "false", "f", "off", "negative", "neg", "failure"}
-
 
 def _is_integer_like(values: pd.Series) -> bool:
     if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
@@ -144,8 +141,14 @@ def default_features(frame: pd.DataFrame, roles: dict[str, ColumnRole], target: 
     return [str(n) for n in frame.columns if str(n) != target and roles.get(str(n)) in keep]
 
 
-def validate_target(frame: pd.DataFrame, roles: dict[str, ColumnRole], target: str) -> None:
-    """Raise ColumnNotFoundError if target is missing, TargetNotUsableError if unusable."""
+def validate_target(
+    frame: pd.DataFrame, roles: dict[str, ColumnRole], target: str, named_by_user: bool = False
+) -> None:
+    """Raise ColumnNotFoundError if target is missing, TargetNotUsableError if unusable.
+
+    A numeric column the user named is usable even when it looks like an identifier: only
+    the tool's own picks are held to the heuristics.
+    """
     names = [str(n) for n in frame.columns]
     if target not in names:
         shown = ", ".join(names[:15]) + (f", … ({len(names) - 15} more)" if len(names) > 15 else "")
@@ -155,40 +158,9 @@ def validate_target(frame: pd.DataFrame, roles: dict[str, ColumnRole], target: s
         raise TargetNotUsableError(
             f"Target {target!r} has at most one distinct value; choose a column that varies"
         )
+    if named_by_user and role == "id" and pd.api.types.is_numeric_dtype(frame[target]):
+        return
     if role not in ("numeric", "binary"):
         raise TargetNotUsableError(
             f"Target {target!r} is {role}, not numeric or yes/no; choose another column"
-        )
-
-
-def to_binary(series: pd.Series) -> pd.Series:
-    """Map a two-valued column to 0/1 floats (NaN stays NaN), e.g. for a logit target.
-
-    Text is compared ignoring case and spaces. Known words map by meaning (yes/no, true/false,
-    y/n, 1/0, on/off, ...: the positive one, or the one that is not a known negative, is 1);
-    two numbers map the larger to 1; any other two strings map the one sorting last to 1.
-    """
-    values = series.dropna()
-    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
-        levels = pd.unique(values)
-        _require_two(series, len(levels))
-        return (values == max(levels)).astype(float).reindex(series.index)
-    # "Yes" and "yes " are one answer typed two ways.
-    text = values.astype(str).str.strip().str.lower()
-    keys = sorted(pd.unique(text))
-    _require_two(series, len(keys))
-    if (keys[0] in _POSITIVE and keys[1] not in _POSITIVE) or (
-        keys[1] in _NEGATIVE and keys[0] not in _NEGATIVE
-    ):
-        positive = keys[0]
-    else:
-        positive = keys[1]  # a known positive, or the level sorting last
-    return (text == positive).astype(float).reindex(series.index)
-
-
-def _require_two(series: pd.Series, count: int) -> None:
-    if count != 2:
-        raise TargetNotUsableError(
-            f"Column {series.name!r} has {count} distinct values, not two; "
-            "it cannot be used as a yes/no outcome"
         )

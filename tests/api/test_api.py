@@ -269,6 +269,42 @@ def test_invalid_options_are_422_at_once(server, sales_csv: Path, options, words
     assert words in response.json()["detail"]
 
 
+def test_named_features_and_event_reach_the_model(server, tmp_path: Path) -> None:
+    # `order` counts 0..n-1 (an "identifier" to the heuristic) but the user asks for it.
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(11)
+    n = 200
+    order = np.arange(n)
+    x = rng.normal(size=n)
+    churned = rng.uniform(size=n) < 1 / (1 + np.exp(-(x + 0.01 * (order - 100))))
+    path = tmp_path / "churn.csv"
+    pd.DataFrame({"order": order, "x": x, "status": np.where(churned, "churned", "stayed")}).to_csv(
+        path, index=False
+    )
+    with server.client() as client:
+        upload_id = upload(client, path).json()["upload_id"]
+        default = wait_for(client, start_analysis(client, upload_id, target="status"))
+        named = wait_for(
+            client,
+            start_analysis(
+                client, upload_id, target="status", features=["order", "x"], event="stayed"
+            ),
+        )
+        bad_event = wait_for(client, start_analysis(client, upload_id, target="status", event="x"))
+    assert default["status"] == named["status"] == "completed"
+    assert default["report"]["features"] == ["x"]  # the tool's own pick skips `order`
+    assert default["report"]["model"]["event"] == "churned"
+    model = named["report"]["model"]
+    assert named["report"]["features"] == ["order", "x"]
+    assert model["event"] == "stayed" and model["event_reason"] == "chosen by the user"
+    assert "odds of stayed" in named["report"]["interpretation"]
+    assert (
+        bad_event["status"] == "failed" and "'x' is not a value of 'status'" in bad_event["error"]
+    )
+
+
 def test_unusable_target_fails_the_job_with_the_engine_message(server, sales_csv: Path) -> None:
     with server.client() as client:
         upload_id = upload(client, sales_csv).json()["upload_id"]

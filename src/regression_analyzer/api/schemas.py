@@ -53,6 +53,12 @@ class AnalyzeRequest(BaseModel):
     context: str | None = Field(None, max_length=4000, description="business context")
     skip_llm: bool = False
     robust: bool = Field(False, description="HC3 robust standard errors")
+    event: str | None = Field(
+        None,
+        max_length=200,
+        description="yes/no target: the value to model (coded 1); omitted: decided by rule and "
+        "named in the report",
+    )
     sheet: str | None = None
     transpose: bool | None = Field(None, description="omitted: detected automatically")
 

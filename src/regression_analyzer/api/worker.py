@@ -35,6 +35,7 @@ def run_job(jobs_root: str, job_id: str, upload_path: str, options: dict[str, An
         sheet=options.get("sheet"),
         transpose=options.get("transpose"),
         robust=bool(options.get("robust")),
+        event=options.get("event"),
         use_llm=not options.get("skip_llm"),
     )
     try:

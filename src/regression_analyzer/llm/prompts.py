@@ -52,8 +52,9 @@ def interpret_prompt(facts: dict[str, Any]) -> str:
             "These are the computed results of a regression:",
             json.dumps(facts, default=str, ensure_ascii=False),
             "Explain them to a business user: how much the model explains, which predictors "
-            "matter (direction and size, holding others fixed; odds ratios for logistic "
-            "models), and the caveats from the diagnostics.",
+            "matter (direction and size, holding others fixed; for logistic models odds ratios "
+            "of the outcome named in odds_of), and the caveats from the diagnostics. Name rows "
+            "by the numbers given, which are as described in row_numbers.",
             "Quote only numbers that appear in the results above (you may round them). "
             "Never invent or compute new numbers.",
             f"Answer with JSON of exactly this shape:\n{INTERPRET_SCHEMA}",

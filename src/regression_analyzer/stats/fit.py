@@ -1,278 +1,143 @@
-"""OLS (accurate on ill-conditioned designs) and logistic regression.
+"""OLS and logistic regression: estimates, their covariance, and the model-level tests.
 
-Accuracy: `solve_least_squares` answers exactly (rational arithmetic, rounded once at the end)
-for small problems, which carries the NIST StRD suite, Filip included, to full double
-precision. Large problems use Householder QR of the power-of-two column-scaled design with
-iterative refinement whose residuals are computed in extended precision (np.longdouble).
-Every reported number (coefficients, SEs, t, p, CIs, R^2, F ...) comes from that solve;
-the statsmodels results object is built around those numbers, not re-estimated.
+Every OLS number (coefficients, SEs, t, p, CIs, R^2, F ...) comes from the accurate solve in
+least_squares.py; every logit number from the Newton solver in logit.py. Robust fits use HC3,
+for logit with the hat values of the weighted fit (as sandwich::vcovHC(glm, type = "HC3")).
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 import numpy as np
-import pandas as pd
-import statsmodels.api as sm
 from scipy import stats as sps
-from scipy.linalg import solve_triangular
-from statsmodels.regression.linear_model import RegressionResults
 
-from ..errors import InputError
 from .design import Design
+from .least_squares import LeastSquares, r_factor, solve_least_squares
+from .logit import LogitSolution, fit_logit_newton, null_log_likelihood, sigmoid
+from .profile import profile_intervals
+from .results import Coefficient, ModelSummary
 
-# Above this many multiply-adds (n * p^2) the exact rational solve passes ~0.3 s;
-# larger problems take the extended-precision refinement path.
-EXACT_WORK_LIMIT = 15_000
-REFINEMENT_STEPS = 2
+# Relative residual norm |e| / |y - ybar| below which an OLS fit is a perfect fit: the target
+# is an exact function of the predictors (to about 10 digits) and inference is undefined.
+PERFECT_FIT_TOL = 1e-10
 # Ridge penalty on standardized slopes used only when a logit is perfectly separated.
 SEPARATION_RIDGE = 1.0
-
-
-@dataclass
-class CoefficientData:
-    name: str
-    estimate: float
-    std_error: float
-    statistic: float
-    p_value: float
-    ci_low: float
-    ci_high: float
-    standardized: float | None = None
-    odds_ratio: float | None = None
-    odds_ratio_ci_low: float | None = None
-    odds_ratio_ci_high: float | None = None
-
-
-@dataclass
-class ModelSummaryData:
-    kind: str
-    n_obs: int
-    df_model: float
-    df_resid: float
-    r_squared: float
-    adj_r_squared: float | None
-    residual_std_error: float | None
-    rmse: float | None
-    f_statistic: float | None
-    f_p_value: float | None
-    llr_p_value: float | None
-    accuracy: float | None
-    aic: float
-    bic: float
-    condition_number: float
-    cov_type: str
-    reference_levels: dict[str, str]
-    coefficients: list[CoefficientData]
-
-
-@dataclass
-class LeastSquares:
-    """An accurate least-squares solution of A b = y (A as given, no constant added)."""
-
-    beta: np.ndarray
-    cov_unscaled: np.ndarray  # (A'A)^-1
-    residuals: np.ndarray
-    ssr: float
-    hat: np.ndarray  # diagonal of the hat matrix
-    r_factor: np.ndarray  # R of A = QR (unscaled A)
-    q_factor: np.ndarray  # n x p orthonormal basis of A's column space
-    method: str
+# A slope of more than this many logits per standard deviation of its predictor means the
+# fitted probabilities are running off to 0/1: quasi-complete separation.
+SEPARATION_LOGITS_PER_SD = 15.0
+Z_95 = float(sps.norm.ppf(0.975))
 
 
 @dataclass
 class FitResult:
-    summary: ModelSummaryData
-    fitted: np.ndarray
-    residuals: np.ndarray
+    """A fitted model: its reported summary plus the arrays diagnostics and charts need."""
+
+    summary: ModelSummary
+    fitted: np.ndarray  # OLS: fitted values; logit: fitted probabilities
+    residuals: np.ndarray  # y - fitted (logit: response residuals)
     y: np.ndarray
-    results: object | None  # statsmodels results wrapper (None for a separated logit)
     exog: np.ndarray  # design with the leading constant column
     exog_names: list[str]
-    cov_params: np.ndarray  # covariance matrix of the estimates as reported
+    cov_params: np.ndarray  # covariance of the estimates as reported (HC3 when robust)
+    cov_nonrobust: np.ndarray  # model-based covariance (GVIF and LR tests use it)
+    hat: np.ndarray  # leverages (logit: of the weighted fit)
     lstsq: LeastSquares | None = None  # OLS only
+    logit: LogitSolution | None = None  # logit only
+    ridge: np.ndarray | None = None  # logit: the penalty of a separated fit, else None
     warnings: list[str] = field(default_factory=list)
+    not_computed: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        return self.summary.kind
+
+    @property
+    def perfect_fit(self) -> bool:
+        return self.summary.perfect_fit
 
 
-def _pow2_scale(A: np.ndarray) -> np.ndarray:
-    """Power-of-two column scales: dividing by them is exact, so no information is lost."""
-    norms = np.linalg.norm(A, axis=0)
-    norms[norms == 0] = 1.0
-    return np.exp2(np.round(np.log2(norms)))
-
-
-def _fractions(values: np.ndarray) -> list[Fraction]:
-    """Exact rationals of float64 or longdouble values."""
-    if values.dtype == np.longdouble:
-        return [Fraction(*v.as_integer_ratio()) for v in values]
-    return [Fraction(v) for v in values.tolist()]
-
-
-def _scaled_integers(values: np.ndarray) -> tuple[np.ndarray, int]:
-    """values = ints / den exactly, ints as a Python-int object array, den a power of two.
-
-    Integer dot products are exact and far cheaper than Fraction arithmetic row by row.
-    """
-    fracs = _fractions(values)
-    den = max(f.denominator for f in fracs)
-    ints = np.empty(len(fracs), dtype=object)
-    ints[:] = [f.numerator * (den // f.denominator) for f in fracs]
-    return ints, den
-
-
-def _exact_solve(A: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """Normal equations in exact rational arithmetic: beta, (A'A)^-1 and SSR, rounded once."""
-    p = A.shape[1]
-    cols = [_scaled_integers(A[:, j]) for j in range(p)]
-    yi, yden = _scaled_integers(y)
-    G = [[Fraction(0)] * p for _ in range(p)]
-    for i in range(p):
-        for j in range(i, p):
-            dot = int(np.dot(cols[i][0], cols[j][0]))
-            G[i][j] = G[j][i] = Fraction(dot, cols[i][1] * cols[j][1])
-    rhs = [Fraction(int(np.dot(cols[i][0], yi)), cols[i][1] * yden) for i in range(p)]
-    # Gauss-Jordan on [G | I | A'y]; pivots are exact, so any non-zero pivot will do.
-    M = [G[i] + [Fraction(int(i == j)) for j in range(p)] + [rhs[i]] for i in range(p)]
-    for c in range(p):
-        pivot = next((r for r in range(c, p) if M[r][c] != 0), None)
-        if pivot is None:
-            raise InputError("The predictors are perfectly collinear; drop a redundant column.")
-        M[c], M[pivot] = M[pivot], M[c]
-        inv = 1 / M[c][c]
-        M[c] = [v * inv for v in M[c]]
-        for r in range(p):
-            if r != c and M[r][c] != 0:
-                f = M[r][c]
-                M[r] = [a - f * b for a, b in zip(M[r], M[c], strict=True)]
-    beta = [M[i][-1] for i in range(p)]
-    yty = Fraction(int(np.dot(yi, yi)), yden * yden)
-    ssr = yty - sum(b * r for b, r in zip(beta, rhs, strict=True))
-    ginv = np.array([[float(M[i][p + j]) for j in range(p)] for i in range(p)])
-    return np.array([float(b) for b in beta]), ginv, float(ssr)
-
-
-def _residuals_ld(A: np.ndarray, y: np.ndarray, beta: np.ndarray) -> np.ndarray:
-    """y - A beta in extended precision, column by column (vectorised, no n x p copy)."""
-    r = y.astype(np.longdouble)
-    b = beta.astype(np.longdouble)
-    for j in range(A.shape[1]):
-        r -= A[:, j].astype(np.longdouble) * b[j]
-    return r
-
-
-def solve_least_squares(A: np.ndarray, y: np.ndarray) -> LeastSquares:
-    """Accurate least squares for a full-column-rank A (include the constant yourself).
-
-    Exact rational normal equations when n*p^2 <= EXACT_WORK_LIMIT; otherwise Householder QR
-    of the power-of-two scaled A plus extended-precision iterative refinement. A and y may be
-    np.longdouble: the exact path then uses every extended-precision bit of the design.
-    """
-    A_given, y_given = np.asarray(A), np.asarray(y)
-    A = A_given.astype(float)
-    y = y_given.astype(float)
-    n, p = A.shape
-    scale = _pow2_scale(A)
-    As = A / scale
-    # R only (3x faster than forming Q); Q = As R^-1 is then one BLAS product. Its small loss
-    # of orthogonality is harmless: the solve below is refined against true residuals.
-    R = np.linalg.qr(As, mode="r")
-    diag = np.abs(np.diag(R))
-    if diag.min() <= 1e-15 * diag.max():
-        raise InputError("The predictors are perfectly collinear; drop a redundant column.")
-    Rinv = solve_triangular(R, np.eye(p))
-    Q = As @ Rinv
-    hat = np.einsum("ij,ij->i", Q, Q)
-    if n * p * p <= EXACT_WORK_LIMIT:
-        beta, cov_unscaled, ssr = _exact_solve(A_given, y_given)
-        resid = _residuals_ld(A, y, beta)
-        method = "exact rational normal equations"
-    else:
-        bs = Rinv @ (Q.T @ y)
-        resid = _residuals_ld(As, y, bs)
-        for _ in range(REFINEMENT_STEPS):
-            bs = bs + Rinv @ (Q.T @ resid.astype(float))
-            resid = _residuals_ld(As, y, bs)
-        beta = bs / scale
-        cov_unscaled = (Rinv @ Rinv.T) / np.outer(scale, scale)
-        ssr = float(np.sum(resid**2))
-        method = "Householder QR with extended-precision refinement"
-    resid = resid.astype(float)
-    return LeastSquares(beta, cov_unscaled, resid, ssr, hat, R * scale[None, :], Q, method)
-
-
-def _condition_number(r_factor: np.ndarray) -> float:
-    """sqrt of the eigenvalue ratio of X'X (as statsmodels reports it), from R alone."""
-    sv = np.linalg.svd(r_factor, compute_uv=False)
-    return float(sv[0] / sv[-1]) if sv[-1] > 0 else math.inf
-
-
-def _exog(design: Design) -> tuple[np.ndarray, list[str]]:
+def exog_of(design: Design) -> tuple[np.ndarray, list[str]]:
+    """The design with a leading constant column, and its column names."""
     X = design.X.to_numpy(dtype=float)
     return np.column_stack([np.ones(len(X)), X]), ["Intercept", *design.X.columns]
 
 
-def _wald_f(beta: np.ndarray, cov: np.ndarray) -> float:
-    """Joint Wald F of all slopes; equals the classic ANOVA F under the nonrobust covariance."""
-    b = beta[1:]
-    if b.size == 0:
-        return math.nan
-    return float(b @ np.linalg.solve(cov[1:, 1:], b) / b.size)
+def condition_number(exog: np.ndarray) -> float:
+    """Largest over smallest singular value of the design (R's kappa(exact = TRUE))."""
+    sv = np.linalg.svd(r_factor(exog), compute_uv=False)
+    return float(sv[0] / sv[-1]) if sv[-1] > 0 else math.inf
 
 
-def _ols_results(y: np.ndarray, exog: np.ndarray, names: list[str], ls: LeastSquares, s2: float):
-    model = sm.OLS(y, pd.DataFrame(exog, columns=names))
-    # Set the rank so statsmodels does not run an SVD on the full design to find it.
-    model.rank = exog.shape[1]
-    model.df_model = exog.shape[1] - 1.0
-    model.df_resid = exog.shape[0] - exog.shape[1] * 1.0
-    return RegressionResults(model, ls.beta, normalized_cov_params=ls.cov_unscaled, scale=s2)
+def wald_statistic(beta: np.ndarray, cov: np.ndarray) -> float | None:
+    """b' V^-1 b for a block of estimates; None when V is singular (e.g. all zero)."""
+    if beta.size == 0:
+        return None
+    try:
+        value = float(beta @ np.linalg.solve(cov, beta))
+    except np.linalg.LinAlgError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def hc3_covariance(
+    exog: np.ndarray, bread: np.ndarray, residuals: np.ndarray, hat: np.ndarray
+) -> np.ndarray:
+    """HC3 sandwich: bread X' diag(e^2 / (1 - h)^2) X bread.
+
+    OLS: bread = (X'X)^-1, e = residuals. Logit: bread = (X'WX)^-1, e = response residuals,
+    h = hat values of the weighted fit; this is what sandwich::vcovHC(type = "HC3") computes.
+    """
+    h = np.minimum(hat, 1 - 1e-12)
+    weights = residuals**2 / (1 - h) ** 2
+    meat = exog.T @ (exog * weights[:, None])
+    return np.asarray(bread @ meat @ bread)
+
+
+def _standardized(beta: np.ndarray, exog: np.ndarray, sd_y: float) -> list[float | None]:
+    sd = exog.std(axis=0, ddof=1)
+    return [None] + [float(beta[i] * sd[i] / sd_y) for i in range(1, len(beta))]
 
 
 def fit_ols(design: Design, robust: bool = False) -> FitResult:
     """OLS with intercept from the accurate solve; HC3 covariance when robust."""
-    exog, names = _exog(design)
+    exog, names = exog_of(design)
     y = design.y.to_numpy(dtype=float)
     n, k = exog.shape
     ls = solve_least_squares(exog, y)
     df_resid, df_model = n - k, k - 1
-    s2 = ls.ssr / df_resid
-    if robust:
-        # HC3: residuals inflated by 1/(1-h)^2 inside the sandwich.
-        h = np.minimum(ls.hat, 1 - 1e-12)
-        w = ls.residuals**2 / (1 - h) ** 2
-        meat = exog.T @ (exog * w[:, None])
-        cov = ls.cov_unscaled @ meat @ ls.cov_unscaled
-    else:
-        cov = s2 * ls.cov_unscaled
-    se = np.sqrt(np.diag(cov))
-    tval = ls.beta / se
-    pval = 2 * sps.t.sf(np.abs(tval), df_resid)
-    crit = sps.t.ppf(0.975, df_resid)
     ybar = float(np.mean(y.astype(np.longdouble)))
     sst = float(np.sum((y.astype(np.longdouble) - ybar) ** 2))
-    r2 = 1 - ls.ssr / sst
-    fstat = _wald_f(ls.beta, cov)
-    llf = -n / 2 * (math.log(2 * math.pi * ls.ssr / n) + 1) if ls.ssr > 0 else math.inf
-    sd = exog.std(axis=0, ddof=1)
-    sdy = float(np.std(y, ddof=1))
-    coefs = [
-        CoefficientData(
-            name=names[i],
-            estimate=float(ls.beta[i]),
-            std_error=float(se[i]),
-            statistic=float(tval[i]),
-            p_value=float(pval[i]),
-            ci_low=float(ls.beta[i] - crit * se[i]),
-            ci_high=float(ls.beta[i] + crit * se[i]),
-            standardized=None if i == 0 else float(ls.beta[i] * sd[i] / sdy),
+    perfect = ls.ssr <= (PERFECT_FIT_TOL**2) * sst
+    s2 = ls.ssr / df_resid
+    cov_nonrobust = s2 * ls.cov_unscaled
+    hc3 = hc3_covariance(exog, ls.cov_unscaled, ls.residuals, ls.hat) if robust else None
+    cov = cov_nonrobust if hc3 is None else hc3
+    se = np.sqrt(np.diag(cov))
+    crit = float(sps.t.ppf(0.975, df_resid))
+    standardized = _standardized(ls.beta, exog, float(np.std(y, ddof=1)))
+    coefficients = []
+    for i in range(k):
+        statistic = None if perfect else float(ls.beta[i] / se[i])
+        p_value = None if statistic is None else float(2 * sps.t.sf(abs(statistic), df_resid))
+        coefficients.append(
+            Coefficient(
+                name=names[i],
+                estimate=float(ls.beta[i]),
+                std_error=float(se[i]),
+                statistic=statistic,
+                p_value=p_value,
+                ci_low=float(ls.beta[i] - crit * se[i]),
+                ci_high=float(ls.beta[i] + crit * se[i]),
+                standardized=standardized[i],
+            )
         )
-        for i in range(k)
-    ]
-    summary = ModelSummaryData(
+    wald = None if perfect else wald_statistic(ls.beta[1:], cov[1:, 1:])
+    fstat = None if wald is None else wald / df_model
+    llf = None if perfect else -n / 2 * (math.log(2 * math.pi * ls.ssr / n) + 1)
+    r2 = 1 - ls.ssr / sst
+    summary = ModelSummary(
         kind="ols",
         n_obs=n,
         df_model=float(df_model),
@@ -281,171 +146,172 @@ def fit_ols(design: Design, robust: bool = False) -> FitResult:
         adj_r_squared=1 - (1 - r2) * (n - 1) / df_resid,
         residual_std_error=math.sqrt(s2),
         rmse=math.sqrt(ls.ssr / n),
+        rss=ls.ssr,
         f_statistic=fstat,
-        f_p_value=float(sps.f.sf(fstat, df_model, df_resid)) if df_model else None,
-        llr_p_value=None,
-        accuracy=None,
-        aic=-2 * llf + 2 * k,
-        bic=-2 * llf + math.log(n) * k,
-        condition_number=_condition_number(ls.r_factor),
+        f_p_value=None if fstat is None else float(sps.f.sf(fstat, df_model, df_resid)),
+        log_likelihood=llf,
+        aic=None if llf is None else -2 * llf + 2 * k,
+        bic=None if llf is None else -2 * llf + math.log(n) * k,
+        condition_number=_condition_from_r(ls.r_factor),
         cov_type="HC3" if robust else "nonrobust",
         reference_levels=dict(design.reference_levels),
-        coefficients=coefs,
+        perfect_fit=perfect,
+        coefficients=coefficients,
     )
+    notes = []
+    if perfect:
+        notes.append(
+            f"Perfect fit: the predictors reproduce {design.target!r} exactly (residuals are "
+            "zero), so standard errors, tests and intervals are undefined. Check whether the "
+            "target is computed from the predictors."
+        )
     return FitResult(
         summary=summary,
         fitted=y - ls.residuals,
         residuals=ls.residuals,
         y=y,
-        results=_ols_results(y, exog, names, ls, s2),
         exog=exog,
         exog_names=names,
         cov_params=cov,
+        cov_nonrobust=cov_nonrobust,
+        hat=ls.hat,
         lstsq=ls,
+        warnings=notes,
     )
 
 
-def _ridge_logit(exog: np.ndarray, y: np.ndarray, penalty: float) -> tuple[np.ndarray, np.ndarray]:
-    """Newton's method for an L2-penalised logit (slopes on the standardized scale)."""
-    sd = exog.std(axis=0)
-    sd[0] = 1.0
-    sd[sd == 0] = 1.0
-    Z = exog / sd
-    pen = np.full(Z.shape[1], penalty)
-    pen[0] = 0.0  # the intercept is never shrunk
-    beta = np.zeros(Z.shape[1])
-    for _ in range(100):
-        prob = 1 / (1 + np.exp(-(Z @ beta)))
-        grad = Z.T @ (y - prob) - pen * beta
-        hess = (Z * (prob * (1 - prob))[:, None]).T @ Z + np.diag(pen)
-        step = np.linalg.solve(hess, grad)
-        beta += step
-        if np.max(np.abs(step)) < 1e-10:
-            break
-    prob = 1 / (1 + np.exp(-(Z @ beta)))
-    hess = (Z * (prob * (1 - prob))[:, None]).T @ Z + np.diag(pen)
-    cov = np.linalg.inv(hess) / np.outer(sd, sd)
-    return beta / sd, cov
+def _condition_from_r(r_factor: np.ndarray) -> float:
+    sv = np.linalg.svd(r_factor, compute_uv=False)
+    return float(sv[0] / sv[-1]) if sv[-1] > 0 else math.inf
 
 
 def _exp(value: float) -> float:
     return math.exp(value) if value < 700 else math.inf
 
 
-def _sigmoid(eta: np.ndarray) -> np.ndarray:
-    return 0.5 * (1 + np.tanh(0.5 * eta))  # no overflow for large |eta|
-
-
-def _logit_loglik(y: np.ndarray, prob: np.ndarray) -> float:
-    prob = np.clip(prob, 1e-15, 1 - 1e-15)
-    return float(np.sum(y * np.log(prob) + (1 - y) * np.log(1 - prob)))
-
-
-def _looks_separated(results, exog: np.ndarray, caught: list) -> bool:
-    """Separation shows as a warning, non-finite SEs, or fitted probabilities at 0/1 with
-    slopes running off (over 15 logits per standard deviation of a predictor)."""
-    if any("separation" in str(w.message).lower() for w in caught):
+def _separated(solution: LogitSolution, exog: np.ndarray) -> bool:
+    """Separation shows as no convergence, non-finite or singular information, or slopes
+    running off (over SEPARATION_LOGITS_PER_SD logits per standard deviation)."""
+    if not solution.converged or not np.all(np.isfinite(solution.beta)):
         return True
-    params = np.asarray(results.params, dtype=float)
-    if not np.all(np.isfinite(np.asarray(results.bse))):
+    if np.linalg.matrix_rank(solution.information) < exog.shape[1]:
         return True
-    return bool(np.max(np.abs(params[1:] * exog[:, 1:].std(axis=0)), initial=0.0) > 15)
+    per_sd = np.abs(solution.beta[1:] * exog[:, 1:].std(axis=0))
+    return bool(np.max(per_sd, initial=0.0) > SEPARATION_LOGITS_PER_SD)
+
+
+def weighted_hat(exog: np.ndarray, prob: np.ndarray) -> np.ndarray:
+    """Hat values of the weighted fit: diag(W^1/2 X (X'WX)^-1 X' W^1/2) (R's hatvalues(glm))."""
+    weights = prob * (1 - prob)
+    scaled = exog * np.sqrt(weights)[:, None]
+    r = r_factor(scaled)
+    q = np.linalg.solve(r.T, scaled.T).T
+    return np.asarray(np.einsum("ij,ij->i", q, q))
 
 
 def fit_logit(design: Design, robust: bool = False) -> FitResult:
-    """Logistic regression (statsmodels Newton). Perfect separation does not crash: the fit
+    """Logistic regression by Newton's method. Perfect separation does not crash: the fit
     falls back to a lightly ridge-penalised logit and says so in FitResult.warnings."""
-    exog, names = _exog(design)
+    exog, names = exog_of(design)
     y = design.y.to_numpy(dtype=float)
     n, k = exog.shape
     notes: list[str] = []
-    model = sm.Logit(y, pd.DataFrame(exog, columns=names))
-    separated = False
-    results = None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            results = model.fit(
-                method="newton", disp=0, maxiter=100, cov_type="HC3" if robust else "nonrobust"
-            )
-        except (np.linalg.LinAlgError, ValueError, Exception) as exc:  # PerfectSeparationError
-            separated = "separation" in str(exc).lower() or isinstance(exc, np.linalg.LinAlgError)
-            if not separated:
-                raise
-    if results is not None:
-        separated = _looks_separated(results, exog, caught)
+    not_computed: dict[str, str] = {}
+    solution = fit_logit_newton(exog, y)
+    separated = _separated(solution, exog)
+    ridge = np.zeros(k)
     if separated:
-        beta, cov = _ridge_logit(exog, y, SEPARATION_RIDGE)
-        results = None
-        cov_type = "nonrobust"
+        sd = exog.std(axis=0)
+        ridge = SEPARATION_RIDGE * sd**2  # the penalty is on standardized slopes
+        ridge[0] = 0.0  # the intercept is never shrunk
+        solution = fit_logit_newton(exog, y, ridge=ridge)
+        cov_nonrobust = np.linalg.inv(solution.information + np.diag(ridge))
         notes.append(
             "The predictors separate the target classes perfectly; a ridge-penalised logit "
             f"(penalty {SEPARATION_RIDGE} on standardized slopes) was fitted instead, so "
             "estimates are shrunk and p-values are approximate."
         )
     else:
-        beta = np.asarray(results.params, dtype=float)
-        cov = np.asarray(results.cov_params(), dtype=float)
-        cov_type = "HC3" if robust else "nonrobust"
+        cov_nonrobust = np.linalg.inv(solution.information)
+    beta, prob = solution.beta, solution.prob
+    hat = weighted_hat(exog, prob)
+    if robust and not separated:
+        cov = hc3_covariance(exog, cov_nonrobust, y - prob, hat)
+    else:
+        cov = cov_nonrobust
+        if robust:
+            notes.append("Robust (HC3) errors are not available for a separated fit.")
     se = np.sqrt(np.diag(cov))
-    z = beta / se
-    pval = 2 * sps.norm.sf(np.abs(z))
-    crit = sps.norm.ppf(0.975)
-    prob = _sigmoid(exog @ beta)
-    llf = _logit_loglik(y, prob)
-    ybar = float(np.mean(y))
-    llnull = _logit_loglik(y, np.full(n, ybar))
-    llr = 2 * (llf - llnull)
+    if separated:
+        lows: list[float | None] = [None] * k
+        highs: list[float | None] = [None] * k
+        not_computed["profile_intervals"] = "the classes are separated: no likelihood maximum"
+    else:
+        lows, highs, why = profile_intervals(exog, y, solution)
+        if why:
+            not_computed["profile_intervals"] = why
     sd = exog.std(axis=0, ddof=1)
-    coefs = []
+    coefficients = []
     for i in range(k):
-        lo, hi = beta[i] - crit * se[i], beta[i] + crit * se[i]
-        coefs.append(
-            CoefficientData(
+        lo, hi = beta[i] - Z_95 * se[i], beta[i] + Z_95 * se[i]
+        z = float(beta[i] / se[i])
+        coefficients.append(
+            Coefficient(
                 name=names[i],
                 estimate=float(beta[i]),
                 std_error=float(se[i]),
-                statistic=float(z[i]),
-                p_value=float(pval[i]),
+                statistic=z,
+                p_value=float(2 * sps.norm.sf(abs(z))),
                 ci_low=float(lo),
                 ci_high=float(hi),
                 standardized=None if i == 0 else float(beta[i] * sd[i]),
                 odds_ratio=_exp(beta[i]),
                 odds_ratio_ci_low=_exp(lo),
                 odds_ratio_ci_high=_exp(hi),
+                profile_ci_low=lows[i],
+                profile_ci_high=highs[i],
             )
         )
-    R = np.linalg.qr(exog, mode="r")
-    summary = ModelSummaryData(
+    llf = solution.loglik
+    llnull = null_log_likelihood(y)
+    lr = 2 * (llf - llnull)
+    summary = ModelSummary(
         kind="logit",
         n_obs=n,
         df_model=float(k - 1),
         df_resid=float(n - k),
         r_squared=1 - llf / llnull if llnull != 0 else math.nan,
-        adj_r_squared=None,
-        residual_std_error=None,
-        rmse=None,
-        f_statistic=None,
-        f_p_value=None,
-        llr_p_value=float(sps.chi2.sf(llr, k - 1)),
+        log_likelihood=llf,
+        deviance=-2 * llf,
+        null_deviance=-2 * llnull,
+        lr_statistic=lr,
+        lr_df=k - 1,
+        llr_p_value=float(sps.chi2.sf(lr, k - 1)),
         accuracy=float(np.mean((prob >= 0.5) == (y == 1))),
         aic=-2 * llf + 2 * k,
         bic=-2 * llf + math.log(n) * k,
-        condition_number=_condition_number(R),
-        cov_type=cov_type,
+        condition_number=condition_number(exog),
+        cov_type="HC3" if robust and not separated else "nonrobust",
         reference_levels=dict(design.reference_levels),
-        coefficients=coefs,
+        event=design.coding.event if design.coding else None,
+        non_event=design.coding.non_event if design.coding else None,
+        event_reason=design.coding.reason if design.coding else None,
+        coefficients=coefficients,
     )
     return FitResult(
         summary=summary,
         fitted=prob,
         residuals=y - prob,
         y=y,
-        results=results,
         exog=exog,
         exog_names=names,
         cov_params=cov,
+        cov_nonrobust=cov_nonrobust,
+        hat=hat,
+        logit=solution,
+        ridge=ridge if separated else None,
         warnings=notes,
+        not_computed=not_computed,
     )
 
 
@@ -454,3 +320,6 @@ def fit_model(design: Design, robust: bool = False) -> FitResult:
     if design.kind == "logit":
         return fit_logit(design, robust)
     return fit_ols(design, robust)
+
+
+__all__ = ["FitResult", "condition_number", "exog_of", "fit_model", "sigmoid", "wald_statistic"]

@@ -132,6 +132,7 @@ async function startAnalysis(event) {
   const body = {
     upload_id: upload.upload_id,
     target: $("target").value || null,
+    event: $("event").value.trim() || null,
     context: $("context").value.trim() || null,
     robust: $("robust").checked,
     skip_llm: $("skip-llm").checked,
@@ -202,6 +203,7 @@ function showResults(job) {
   if (m.adj_r_squared !== null) cards.push(card("Adjusted R²", fmt(m.adj_r_squared, 3)));
   if (m.rmse !== null) cards.push(card("RMSE", fmt(m.rmse, 3)));
   if (m.f_p_value !== null) cards.push(card("p (F test)", fmtP(m.f_p_value)));
+  if (m.event !== null) cards.push(card("Event (coded 1)", `${m.event} vs ${m.non_event}`));
   if (m.accuracy !== null) cards.push(card("Accuracy", fmt(m.accuracy, 3)));
   if (r.diagnostics.cross_validation) {
     cards.push(card(`${r.diagnostics.cross_validation.folds}-fold CV`,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -17,23 +17,23 @@ _bearer = HTTPBearer(auto_error=False, description="API_TOKEN, when the service 
 
 
 def get_settings_dep(request: Request) -> Settings:
-    return request.app.state.settings
+    return cast(Settings, request.app.state.settings)
 
 
 def get_uploads(request: Request) -> UploadStore:
-    return request.app.state.uploads
+    return cast(UploadStore, request.app.state.uploads)
 
 
 def get_jobs(request: Request) -> JobManager:
-    return request.app.state.jobs
+    return cast(JobManager, request.app.state.jobs)
 
 
 def get_job_store(request: Request) -> JobStore:
-    return request.app.state.jobs.store
+    return cast(JobStore, request.app.state.jobs.store)
 
 
 def get_limiter(request: Request) -> SlidingWindowLimiter:
-    return request.app.state.limiter
+    return cast(SlidingWindowLimiter, request.app.state.limiter)
 
 
 def require_token(

@@ -335,7 +335,10 @@ def _child_entry(jobs_root: str, job_id: str, upload_path: str, options: dict[st
     run_job(jobs_root, job_id, upload_path, options)
 
 
-def _context() -> multiprocessing.context.BaseContext:
+WorkerContext = multiprocessing.context.ForkServerContext | multiprocessing.context.SpawnContext
+
+
+def _context() -> WorkerContext:
     """forkserver with the pipeline pre-imported (fast job start); spawn where unavailable."""
     # One BLAS/OpenMP thread per analysis: WORKERS processes already use the cores, and more
     # threads would only starve the service process (and /health) of CPU. Set before the

@@ -20,14 +20,14 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from anyio import to_thread
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from ..atomic_files import write_atomic
 from ..errors import InputError, UnsupportedFileError
-from .schemas import TablePreview, UploadInfo
+from .schemas import ColumnPreview, TablePreview, UploadInfo
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +185,7 @@ def build_preview(path: Path) -> TablePreview:
         for record in frame.head(PREVIEW_ROWS).to_dict(orient="records")
     ]
     return TablePreview(
-        columns=describe_columns(frame),
+        columns=[ColumnPreview(**column) for column in describe_columns(frame)],
         rows=rows,
         rows_previewed=len(frame),
         truncated=truncated,
@@ -324,4 +324,4 @@ def _remove(entry: Path) -> None:
 
 
 def read_json(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text(encoding="utf-8"))
+    return cast(dict[str, Any], json.loads(path.read_text(encoding="utf-8")))

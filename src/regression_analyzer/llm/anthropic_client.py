@@ -25,7 +25,7 @@ class AnthropicClient(LLMClient):
             model=self.model,
             max_tokens=MAX_TOKENS,
             system=system,
-            messages=messages,  # type: ignore[arg-type]
+            messages=messages,
         )
         return "".join(_block_text(block) for block in response.content or [])
 

@@ -26,7 +26,7 @@ class OpenAIClient(LLMClient):
     def _complete(self, system: str, messages: list[Message]) -> str:
         response = self._sdk.chat.completions.create(
             model=self.model,
-            messages=[{"role": "system", "content": system}, *messages],  # type: ignore[list-item]
+            messages=[{"role": "system", "content": system}, *messages],
             response_format={"type": "json_object"},
             # max_completion_tokens, not max_tokens: reasoning models reject the latter.
             max_completion_tokens=MAX_TOKENS,

@@ -324,14 +324,15 @@ def run_analysis(
 
         notify("diagnostics")
         per_row = row_diagnostics(fit, design.rows)
+        # Written on a thread (pyarrow releases the GIL) while diagnostics and charts run.
+        output_dir.mkdir(parents=True, exist_ok=True)
+        rows_csv = BackgroundTask(lambda: write_rows_csv(output_dir / ROWS_FILE, per_row))
         tests, importance = term_tests(design, fit)
         model = fit.summary.model_copy(update={"term_tests": tests})
         diagnostics = diagnose(design, fit, per_row)
         minmax = column_minmax(frame, table.row_numbers)
 
     notify("charts")
-    output_dir.mkdir(parents=True, exist_ok=True)
-    rows_csv = BackgroundTask(lambda: write_rows_csv(output_dir / ROWS_FILE, per_row))
     chart_names = render_charts(
         _chart_data(design, fit, per_row, importance, minmax, frame), output_dir
     )

@@ -11,6 +11,9 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+
 from .atomic_files import replaced_atomically
 from .stats.influence import RowDiagnostics
 
@@ -20,11 +23,6 @@ BATCH_ROWS = 65_536
 
 def write_rows_csv(path: Path, per_row: RowDiagnostics) -> None:
     """Write the per-row diagnostics to `path` atomically; undefined values stay empty."""
-    # Imported here, on the writing thread: pyarrow costs ~0.1 s to import, which start-up
-    # and the analysis itself need not wait for.
-    import pyarrow as pa
-    import pyarrow.csv as pa_csv
-
     columns = per_row.columns()
     schema = pa.schema([(name, pa.int64() if name == "row" else pa.float64()) for name in columns])
     total = len(per_row.rows)

@@ -3,8 +3,7 @@
 Used by the Dockerfile's `slim` stage, before the project itself is copied in, so the
 dependency layer stays cached across code changes. It runs a small workload that touches
 what regression-analyzer uses (pandas/numpy I/O, scipy's linear algebra, distributions and
-root finding, pyarrow's CSV writer,
-matplotlib Agg charts, FastAPI + uvicorn's protocol modules, the Anthropic and OpenAI SDK
+root finding, matplotlib Agg charts, FastAPI + uvicorn's protocol modules, the Anthropic and OpenAI SDK
 clients, openpyxl/xlrd, charset-normalizer, rich, click), then writes an unchecked-hash
 .pyc for every imported module under the given prefix (py_compile, as compileall does).
 
@@ -34,8 +33,6 @@ def workload() -> None:
     import numpy as np
     import openpyxl  # noqa: F401
     import pandas as pd
-    import pyarrow as pa
-    import pyarrow.csv as pa_csv
     import rich.console
     import rich.table
     import scipy.integrate
@@ -68,12 +65,6 @@ def workload() -> None:
     scipy.optimize.brentq(lambda v: v - 0.5, 0.0, 1.0)
     scipy.integrate.quad(lambda v: np.exp(-v), 0.0, 1.0)
     st.probplot(resid)
-    buffer = io.BytesIO()
-    schema = pa.schema([("row", pa.int64()), ("residual", pa.float64())])
-    with pa_csv.CSVWriter(buffer, schema) as writer:
-        writer.write_batch(
-            pa.record_batch([pa.array(np.arange(500)), pa.array(resid)], schema=schema)
-        )
     fig = Figure(figsize=(4, 3))
     FigureCanvasAgg(fig)
     ax = fig.subplots()

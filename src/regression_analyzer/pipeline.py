@@ -324,7 +324,7 @@ def run_analysis(
 
         notify("diagnostics")
         per_row = row_diagnostics(fit, design.rows)
-        # Written on a thread (pyarrow releases the GIL) while diagnostics and charts run.
+        # Written on a thread (numpy releases the GIL) while diagnostics and charts run.
         output_dir.mkdir(parents=True, exist_ok=True)
         rows_csv = BackgroundTask(lambda: write_rows_csv(output_dir / ROWS_FILE, per_row))
         tests, importance = term_tests(design, fit)

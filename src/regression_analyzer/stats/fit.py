@@ -15,9 +15,9 @@ from scipy import stats as sps
 
 from .design import Design
 from .least_squares import LeastSquares, r_factor, solve_least_squares
-from .logit import LogitSolution, fit_logit_newton, null_log_likelihood, sigmoid
+from .logit import LogitSolution, fit_logit_newton, null_log_likelihood
 from .profile import profile_intervals
-from .results import Coefficient, ModelSummary
+from .results import Coefficient, ModelKind, ModelSummary
 
 # Relative residual norm |e| / |y - ybar| below which an OLS fit is a perfect fit: the target
 # is an exact function of the predictors (to about 10 digits) and inference is undefined.
@@ -50,7 +50,7 @@ class FitResult:
     not_computed: dict[str, str] = field(default_factory=dict)
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> ModelKind:
         return self.summary.kind
 
     @property
@@ -320,6 +320,3 @@ def fit_model(design: Design, robust: bool = False) -> FitResult:
     if design.kind == "logit":
         return fit_logit(design, robust)
     return fit_ols(design, robust)
-
-
-__all__ = ["FitResult", "condition_number", "exog_of", "fit_model", "sigmoid", "wald_statistic"]

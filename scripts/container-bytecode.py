@@ -3,9 +3,10 @@
 Used by the Dockerfile's `slim` stage, before the project itself is copied in, so the
 dependency layer stays cached across code changes. It runs a small workload that touches
 what regression-analyzer uses (pandas/numpy I/O, scipy's linear algebra, distributions and
-root finding, matplotlib Agg charts, FastAPI + uvicorn's protocol modules, the Anthropic and OpenAI SDK
-clients, openpyxl/xlrd, charset-normalizer, rich, click), then writes an unchecked-hash
-.pyc for every imported module under the given prefix (py_compile, as compileall does).
+root finding, matplotlib Agg charts, FastAPI + uvicorn's protocol modules, the Anthropic and
+OpenAI SDK clients, openpyxl/xlrd, charset-normalizer, rich, click), then writes an
+unchecked-hash .pyc for every imported module under the given prefix (py_compile, as
+compileall does).
 
 Why not `compileall` over the whole venv: it adds ~94 MB of .pyc (scipy, pandas,
 the two SDKs' type modules...), which pushes the image past 500 MB; the

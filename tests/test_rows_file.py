@@ -12,7 +12,6 @@ import pytest
 
 from regression_analyzer.rows_file import (
     FLOAT_WIDTH,
-    INT_WIDTH,
     format_floats,
     format_integers,
     write_rows_csv,
@@ -21,12 +20,12 @@ from regression_analyzer.stats.influence import RowDiagnostics
 
 
 def _texts(values: np.ndarray, integers: bool = False) -> list[str]:
-    out = np.zeros((len(values), INT_WIDTH if integers else FLOAT_WIDTH), dtype=np.uint8)
+    out = np.zeros((len(values), 20 if integers else FLOAT_WIDTH), dtype=np.uint8)
     (format_integers if integers else format_floats)(values, out)
     return [bytes(row[row != 0]).decode("ascii") for row in out]
 
 
-def test_floats_read_back_to_15_significant_digits() -> None:
+def test_floats_read_back_to_12_significant_digits() -> None:
     rng = np.random.default_rng(0)
     values = np.concatenate(
         [
@@ -38,15 +37,16 @@ def test_floats_read_back_to_15_significant_digits() -> None:
     )
     back = np.array([float(text) for text in _texts(values)])
     nonzero = values != 0
-    np.testing.assert_allclose(back[nonzero], values[nonzero], rtol=6e-15, atol=0)
+    np.testing.assert_allclose(back[nonzero], values[nonzero], rtol=5.1e-12, atol=0)
     assert (back[~nonzero] == 0).all()
 
 
 @pytest.mark.parametrize(
     ("value", "text"),
     [
-        (0.0, "0"), (-0.0, "0"), (1.5, "+1.50000000000000e+000"),
-        (-0.00123, "-1.23000000000000e-003"), (1e-310, "0"), (math.inf, "inf"),
+        (0.0, "+0.00000000000e+000"), (-0.0, "+0.00000000000e+000"),
+        (1.5, "+1.50000000000e+000"), (-0.00123, "-1.23000000000e-003"),
+        (1e-310, "+0.00000000000e+000"), (math.inf, "inf"), (1 / 3, "+3.33333333333e-001"),
         (-math.inf, "-inf"), (math.nan, ""),
     ],
 )  # fmt: skip
@@ -62,16 +62,16 @@ def test_integers_without_padding() -> None:
 def test_written_file_parses_with_csv_and_pandas(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     n = 70_000  # more than one block
-    arrays = [rng.normal(size=n) for _ in range(7)]
-    arrays[2][[5, 69_999]] = np.nan  # a leverage of 1 gives undefined residuals
+    arrays = [rng.normal(size=n) for _ in range(6)]
+    arrays[1][[5, 69_999]] = np.nan  # a leverage of 1 gives undefined residuals
     per_row = RowDiagnostics(np.arange(2, n + 2), *arrays)
     path = tmp_path / "rows.csv"
     write_rows_csv(path, per_row)
     frame = pd.read_csv(path)
     assert list(frame.columns) == list(per_row.columns())
     assert frame["row"].dtype == np.int64 and frame["row"].iloc[-1] == n + 1
-    np.testing.assert_allclose(frame["fitted"], arrays[1], rtol=1e-14)
+    np.testing.assert_allclose(frame["fitted"], arrays[0], rtol=5.1e-12)
     assert frame["residual"].isna().sum() == 2
     with path.open(newline="") as handle:
         lines = list(csv.reader(handle))
-    assert len(lines) == n + 1 and lines[6][3] == "" and lines[1][0] == "2"
+    assert len(lines) == n + 1 and lines[6][2] == "" and lines[1][0] == "2"

@@ -86,8 +86,9 @@ class Report(ResultModel):
     rows_file: str | None = Field(
         None,
         description="CSV beside the report with one line per row used in the fit: row, "
-        "observed, fitted, residual, leverage, standardized_residual, studentized_residual, "
-        "cooks_distance (logit also pearson_residual, deviance_residual)",
+        "fitted, residual, leverage, standardized_residual, studentized_residual, "
+        "cooks_distance (logit also pearson_residual, deviance_residual); numbers with 12 "
+        "significant digits",
     )
     interpretation: str
     interpretation_source: Literal["llm", "template"]

@@ -23,7 +23,6 @@ class RowDiagnostics:
     """One entry per row used in the fit, in table order."""
 
     rows: np.ndarray  # row numbers in the file
-    observed: np.ndarray
     fitted: np.ndarray  # logit: probability of the event
     residual: np.ndarray  # observed - fitted
     leverage: np.ndarray
@@ -36,11 +35,11 @@ class RowDiagnostics:
     def columns(self) -> dict[str, np.ndarray]:
         """Column name -> values, in the order rows.csv lists them."""
         names = [
-            "row", "observed", "fitted", "residual", "leverage", "standardized_residual",
+            "row", "fitted", "residual", "leverage", "standardized_residual",
             "studentized_residual", "cooks_distance", "pearson_residual", "deviance_residual",
         ]  # fmt: skip
         values = [
-            self.rows, self.observed, self.fitted, self.residual, self.leverage,
+            self.rows, self.fitted, self.residual, self.leverage,
             self.standardized_residual, self.studentized_residual, self.cooks_distance,
             self.pearson_residual, self.deviance_residual,
         ]  # fmt: skip
@@ -66,7 +65,7 @@ def _ols(fit: FitResult, rows: np.ndarray) -> RowDiagnostics:
     loo = _safe_ratio(df * s2 - _safe_ratio(e**2, room), np.full(n, df - 1.0))
     studentized = _safe_ratio(e, np.sqrt(np.maximum(loo, 0.0) * room))
     cooks = _safe_ratio(e**2 * h, k * s2 * room**2)
-    return RowDiagnostics(rows, fit.y, fit.fitted, e, h, standardized, studentized, cooks)
+    return RowDiagnostics(rows, fit.fitted, e, h, standardized, studentized, cooks)
 
 
 def _logit(fit: FitResult, rows: np.ndarray) -> RowDiagnostics:
@@ -80,7 +79,7 @@ def _logit(fit: FitResult, rows: np.ndarray) -> RowDiagnostics:
     standardized = _safe_ratio(deviance, np.sqrt(room))
     studentized = np.sign(deviance) * np.sqrt(deviance**2 + _safe_ratio(h * pearson**2, room))
     cooks = _safe_ratio(pearson**2 * h, k * room**2)
-    return RowDiagnostics(rows, y, p, y - p, h, standardized, studentized, cooks, pearson, deviance)
+    return RowDiagnostics(rows, p, y - p, h, standardized, studentized, cooks, pearson, deviance)
 
 
 def row_diagnostics(fit: FitResult, rows: np.ndarray) -> RowDiagnostics:

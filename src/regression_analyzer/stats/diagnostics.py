@@ -74,8 +74,10 @@ def jarque_bera(resid: np.ndarray) -> TestResult:
 
 
 def _folds(n: int, folds: int) -> list[np.ndarray]:
-    order = np.random.default_rng(CV_SEED).permutation(n)
-    return np.array_split(order, folds)
+    # Balanced random folds whose rows come out in file order: gathering rows in order is
+    # several times faster than in a shuffled one.
+    fold_of_row = np.random.default_rng(CV_SEED).permutation(n) % folds
+    return [np.flatnonzero(fold_of_row == k) for k in range(folds)]
 
 
 def _cv_ols(exog: np.ndarray, y: np.ndarray, folds: int, cond: float) -> list[float]:
@@ -88,16 +90,19 @@ def _cv_ols(exog: np.ndarray, y: np.ndarray, folds: int, cond: float) -> list[fl
     gram_ok = cond < 1e5
     if gram_ok:
         G, g = exog.T @ exog, exog.T @ y
+    y_sum = float(np.sum(y))
     for test in _folds(len(y), folds):
-        train = np.ones(len(y), dtype=bool)
-        train[test] = False
+        Xt, yt = exog[test], y[test]
         if gram_ok:
-            Xt = exog[test]
-            beta = np.linalg.solve(G - Xt.T @ Xt, g - Xt.T @ y[test])
+            beta = np.linalg.solve(G - Xt.T @ Xt, g - Xt.T @ yt)
         else:
+            train = np.ones(len(y), dtype=bool)
+            train[test] = False
             beta, *_ = np.linalg.lstsq(exog[train], y[train], rcond=None)
-        sse = np.sum((y[test] - exog[test] @ beta) ** 2)
-        sst = np.sum((y[test] - y[train].mean()) ** 2)
+        # The training mean from sums: no copy of the training rows.
+        train_mean = (y_sum - float(np.sum(yt))) / (len(y) - len(test))
+        sse = np.sum((yt - Xt @ beta) ** 2)
+        sst = np.sum((yt - train_mean) ** 2)
         scores.append(float(1 - sse / sst) if sst > 0 else float("nan"))
     return scores
 

@@ -112,3 +112,13 @@ def test_logit_perfect_separation_warns_instead_of_crashing() -> None:
         np.isfinite(c.estimate) and np.isfinite(c.std_error) for c in fit.summary.coefficients
     )
     assert next(c for c in fit.summary.coefficients if c.name == "x").estimate > 0
+
+
+def test_interval_quantile_and_odds_ratio_helpers() -> None:
+    from scipy import stats as sps
+
+    from regression_analyzer.stats.logit import Z_95, odds_ratio
+
+    assert Z_95 == float(sps.norm.ppf(0.975))  # a literal, so the API need not load scipy
+    assert odds_ratio(np.log(3.0)) == pytest.approx(3.0, rel=1e-15)
+    assert odds_ratio(800.0) == np.inf  # math.exp would raise OverflowError

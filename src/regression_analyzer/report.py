@@ -7,11 +7,11 @@ about the input and the run. A rename or removal bumps SCHEMA_VERSION; additions
 
 from __future__ import annotations
 
-import math
 from typing import Literal
 
 from pydantic import Field
 
+from .stats.logit import odds_ratio
 from .stats.results import (
     Coefficient,
     CrossValidation,
@@ -178,10 +178,8 @@ def _coefficients(m: ModelSummary) -> list[str]:
     return lines
 
 
-def _odds(value: float | None) -> float | None:
-    if value is None:
-        return None
-    return math.exp(value) if value < 700 else math.inf
+def _odds(log_odds: float | None) -> float | None:
+    return None if log_odds is None else odds_ratio(log_odds)
 
 
 def _term_tests(m: ModelSummary) -> list[str]:
@@ -192,8 +190,8 @@ def _term_tests(m: ModelSummary) -> list[str]:
         "## Tests per predictor (Type II)",
         "",
         "| predictor | df | test | statistic | p |",
+        "|---|---|---|---|---|",
     ]
-    lines.append("|---|---|---|---|---|")
     lines += [
         f"| {t.name} | {t.df} | {t.test} | {_fmt(t.statistic)} | {_fmt(t.p_value)} |"
         for t in m.term_tests

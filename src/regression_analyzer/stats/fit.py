@@ -15,7 +15,7 @@ from scipy import stats as sps
 
 from .design import Design
 from .least_squares import LeastSquares, r_factor, solve_least_squares
-from .logit import LogitSolution, fit_logit_newton, null_log_likelihood
+from .logit import Z_95, LogitSolution, fit_logit_newton, null_log_likelihood, odds_ratio
 from .profile import profile_intervals
 from .results import Coefficient, ModelKind, ModelSummary
 
@@ -27,7 +27,6 @@ SEPARATION_RIDGE = 1.0
 # A slope of more than this many logits per standard deviation of its predictor means the
 # fitted probabilities are running off to 0/1: quasi-complete separation.
 SEPARATION_LOGITS_PER_SD = 15.0
-Z_95 = float(sps.norm.ppf(0.975))
 
 
 @dataclass
@@ -64,9 +63,10 @@ def exog_of(design: Design) -> tuple[np.ndarray, list[str]]:
     return np.column_stack([np.ones(len(X)), X]), ["Intercept", *design.X.columns]
 
 
-def condition_number(exog: np.ndarray) -> float:
-    """Largest over smallest singular value of the design (R's kappa(exact = TRUE))."""
-    sv = np.linalg.svd(r_factor(exog), compute_uv=False)
+def condition_number(r: np.ndarray) -> float:
+    """Largest over smallest singular value of a design, from the R of its QR (the same
+    singular values): R's kappa(exact = TRUE)."""
+    sv = np.linalg.svd(r, compute_uv=False)
     return float(sv[0] / sv[-1]) if sv[-1] > 0 else math.inf
 
 
@@ -152,7 +152,7 @@ def fit_ols(design: Design, robust: bool = False) -> FitResult:
         log_likelihood=llf,
         aic=None if llf is None else -2 * llf + 2 * k,
         bic=None if llf is None else -2 * llf + math.log(n) * k,
-        condition_number=_condition_from_r(ls.r_factor),
+        condition_number=condition_number(ls.r_factor),
         cov_type="HC3" if robust else "nonrobust",
         reference_levels=dict(design.reference_levels),
         perfect_fit=perfect,
@@ -178,15 +178,6 @@ def fit_ols(design: Design, robust: bool = False) -> FitResult:
         lstsq=ls,
         warnings=notes,
     )
-
-
-def _condition_from_r(r_factor: np.ndarray) -> float:
-    sv = np.linalg.svd(r_factor, compute_uv=False)
-    return float(sv[0] / sv[-1]) if sv[-1] > 0 else math.inf
-
-
-def _exp(value: float) -> float:
-    return math.exp(value) if value < 700 else math.inf
 
 
 def _separated(solution: LogitSolution, exog: np.ndarray) -> bool:
@@ -265,9 +256,9 @@ def fit_logit(design: Design, robust: bool = False) -> FitResult:
                 ci_low=float(lo),
                 ci_high=float(hi),
                 standardized=None if i == 0 else float(beta[i] * sd[i]),
-                odds_ratio=_exp(beta[i]),
-                odds_ratio_ci_low=_exp(lo),
-                odds_ratio_ci_high=_exp(hi),
+                odds_ratio=odds_ratio(beta[i]),
+                odds_ratio_ci_low=odds_ratio(lo),
+                odds_ratio_ci_high=odds_ratio(hi),
                 profile_ci_low=lows[i],
                 profile_ci_high=highs[i],
             )
@@ -290,7 +281,7 @@ def fit_logit(design: Design, robust: bool = False) -> FitResult:
         accuracy=float(np.mean((prob >= 0.5) == (y == 1))),
         aic=-2 * llf + 2 * k,
         bic=-2 * llf + math.log(n) * k,
-        condition_number=condition_number(exog),
+        condition_number=condition_number(r_factor(exog)),
         cov_type="HC3" if robust and not separated else "nonrobust",
         reference_levels=dict(design.reference_levels),
         event=design.coding.event if design.coding else None,

@@ -7,6 +7,7 @@ probabilities and log-likelihoods come from `sigmoid` and `log_likelihood` only.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,14 @@ MAX_ITERATIONS = 100
 # Newton steps this small (on the scale of the estimates) mean convergence; quadratic
 # convergence makes the estimate itself accurate to far better than this.
 STEP_TOLERANCE = 1e-10
+# qnorm(0.975) as R and scipy give it, for Wald and profile 95% intervals (a literal: the
+# API process reads odds_ratio through the report and must not load scipy.stats).
+Z_95 = 1.959963984540054
+
+
+def odds_ratio(log_odds: float) -> float:
+    """exp(log_odds), infinite rather than an OverflowError beyond float range."""
+    return math.exp(log_odds) if log_odds < 700 else math.inf
 
 
 def sigmoid(eta: np.ndarray) -> np.ndarray:

@@ -13,13 +13,11 @@ import math
 
 import numpy as np
 from scipy import optimize
-from scipy import stats as sps
 
-from .logit import LogitSolution, fit_logit_newton
+from .logit import Z_95, LogitSolution, fit_logit_newton
 
 # n * k^3 above which the 2k root searches (each a dozen Newton fits) cost more than ~1 s.
 PROFILE_WORK_LIMIT = 20_000_000
-Z_95 = float(sps.norm.ppf(0.975))
 MAX_BRACKET_DOUBLINGS = 12
 
 

@@ -141,11 +141,11 @@ def diagnose(
 ) -> Diagnostics:
     """Diagnostics for a fitted design. OLS: all of them; logit: VIF, GVIF, Cook's distance
     (from the weighted fit) and CV accuracy, with the reasons the others do not apply."""
-    X = design.X.to_numpy(dtype=float)
     exog, y = fit.exog, fit.y
     n = len(y)
     out = Diagnostics(
-        vif=variance_inflation(X, list(design.X.columns)),
+        # The fit's design without its constant column: a view, not another n x p copy.
+        vif=variance_inflation(exog[:, 1:], fit.exog_names[1:]),
         gvif=generalized_vif(design, fit),
         not_computed=dict(fit.not_computed),
     )

@@ -51,11 +51,12 @@ def _logit_rise(fit: FitResult, idx: list[int]) -> float:
     return float(2 * (fit.logit.loglik - reduced.loglik))
 
 
-def _ols_term(fit: FitResult, feature: str, idx: list[int]) -> tuple[TermTest, Importance]:
+def _ols_term(
+    fit: FitResult, feature: str, idx: list[int], sst: float
+) -> tuple[TermTest, Importance]:
     assert fit.lstsq is not None
     df, df_resid = len(idx), fit.summary.df_resid
     rise = _ols_rise(fit, idx)
-    sst = float(np.sum((fit.y - fit.y.mean()) ** 2))
     test: TermTestName = "Wald F" if fit.summary.cov_type == "HC3" else "F"
     stat: float | None = None  # stays undefined for a perfect fit: no residual variance
     if not fit.perfect_fit and test == "Wald F":
@@ -88,8 +89,12 @@ def _logit_term(fit: FitResult, feature: str, idx: list[int]) -> tuple[TermTest,
 
 def term_tests(design: Design, fit: FitResult) -> tuple[list[TermTest], list[Importance]]:
     """One joint test per predictor, and the predictors' importance, most important first."""
-    one_term = _ols_term if fit.kind == "ols" else _logit_term
-    results = [one_term(fit, feature, idx) for feature, idx in _columns(design, fit).items()]
+    columns = _columns(design, fit).items()
+    if fit.kind == "ols":
+        sst = float(np.sum((fit.y - fit.y.mean()) ** 2))  # the same for every term
+        results = [_ols_term(fit, feature, idx, sst) for feature, idx in columns]
+    else:
+        results = [_logit_term(fit, feature, idx) for feature, idx in columns]
     tests = [test for test, _ in results]
     importance = sorted((imp for _, imp in results), key=lambda i: i.importance, reverse=True)
     return tests, importance

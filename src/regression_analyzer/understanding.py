@@ -29,8 +29,13 @@ _ID_NAME = re.compile(
 )
 
 
+def is_number_column(values: pd.Series) -> bool:
+    """Whether a column holds numbers (booleans are numeric to pandas, but not here)."""
+    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+
+
 def _is_integer_like(values: pd.Series) -> bool:
-    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+    if not is_number_column(values):
         return False
     return bool(((values % 1) == 0).all())
 
@@ -70,7 +75,7 @@ def _numeric_role(name: str, values: pd.Series) -> ColumnRole:
 
 def _role_of(name: str, column: pd.Series) -> ColumnRole:
     values = column.dropna()
-    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+    if is_number_column(column):
         return _numeric_role(name, values)
     distinct = values.nunique()
     if distinct <= 1:

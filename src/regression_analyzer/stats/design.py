@@ -26,6 +26,7 @@ from ..errors import (
     TargetNotUsableError,
     TooFewRowsError,
 )
+from ..understanding import is_number_column
 from .event import BinaryCoding, binary_levels, choose_event
 from .least_squares import r_factor
 from .results import ModelKind
@@ -84,7 +85,7 @@ def _target(
         )
     if role == "binary":
         raise TargetNotUsableError(f"Target {target!r} is marked binary but has >2 values.")
-    if not pd.api.types.is_numeric_dtype(raw) or pd.api.types.is_bool_dtype(raw):
+    if not is_number_column(raw):
         raise TargetNotUsableError(f"Target {target!r} is neither numeric nor binary.")
     return raw.astype(float), "ols", None
 
@@ -96,7 +97,7 @@ def _role(frame: pd.DataFrame, name: str, roles: Mapping[str, str]) -> str:
     series = frame[name]
     if pd.api.types.is_datetime64_any_dtype(series):
         return "date"
-    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+    if is_number_column(series):
         return "numeric"
     return "categorical"
 
@@ -107,10 +108,6 @@ def _date_column(series: pd.Series) -> pd.Series | None:
     if parsed.notna().sum() < max(2, series.notna().sum() // 2):
         return None
     return (parsed - parsed.min()).dt.total_seconds() / 86400.0
-
-
-def _is_number_column(series: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
 
 def _varies(series: pd.Series) -> bool:
@@ -132,7 +129,7 @@ def _user_role(name: str, role: str, series: pd.Series, design: Design) -> str:
             f"Column {name!r} looks like an identifier; it is used as a predictor because "
             "you named it."
         )
-        return "numeric" if _is_number_column(series) else "categorical"
+        return "numeric" if is_number_column(series) else "categorical"
     if role == "text":
         design.warnings.append(
             f"Column {name!r} looks like free text; each distinct value is used as a level "
@@ -173,7 +170,7 @@ def _expand(
             else:
                 design.warnings.append(f"Date column {name!r} used as days since its first date.")
                 columns[name] = days
-        elif role == "numeric" or (role == "binary" and _is_number_column(series)):
+        elif role == "numeric" or (role == "binary" and is_number_column(series)):
             numeric = pd.to_numeric(series, errors="coerce")
             if numeric.notna().sum() < series.notna().sum():
                 design.warnings.append(f"Non-numeric values in {name!r} treated as missing.")

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, TargetNotUsableError
+from ..understanding import is_number_column
 
 EVENT_WORDS = frozenset(
     {
@@ -54,13 +55,9 @@ class BinaryCoding:
         return coded.where(values.notna())
 
 
-def _is_numeric(values: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-
-
 def _normalised(values: pd.Series) -> pd.Series:
     """Values as comparable keys: numbers as floats, text stripped and lower-cased."""
-    if pd.api.types.is_bool_dtype(values) or _is_numeric(values):
+    if pd.api.types.is_bool_dtype(values) or is_number_column(values):
         return values
     text = values.astype(object).where(values.isna(), values.astype(str).str.strip().str.lower())
     numbers = pd.to_numeric(text, errors="coerce")
@@ -72,7 +69,7 @@ def _normalised(values: pd.Series) -> pd.Series:
 def binary_levels(values: pd.Series) -> list[object]:
     """The distinct normalised values of a column (at most three are looked for)."""
     keys = _normalised(values).dropna()
-    if _is_numeric(keys):
+    if is_number_column(keys):
         lo, hi = keys.min(), keys.max()
         if lo == hi:
             return [lo]

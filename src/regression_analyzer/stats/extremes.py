@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..understanding import is_number_column
 from .results import MinMax
 
 
@@ -14,7 +15,7 @@ def column_minmax(frame: pd.DataFrame, row_numbers: np.ndarray) -> list[MinMax]:
     out = []
     for name in frame.columns:
         series = frame[name]
-        if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        if not is_number_column(series):
             continue
         values = series.to_numpy(dtype=float)
         if np.all(np.isnan(values)):

@@ -6,6 +6,7 @@ The CLI and the web service both call run_analysis; nothing else strings the sta
 from __future__ import annotations
 
 import logging
+import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from .interpretation import facts_for_llm, template_interpretation, ungrounded_n
 from .llm.schemas import TableUnderstanding
 from .loading import LoadedTable, describe_columns, load_table
 from .report import ColumnInfo, DroppedColumn, Report, SourceInfo, render_markdown
-from .rows_file import ROWS_FILE, BackgroundTask, write_rows_csv
+from .rows_file import ROWS_FILE, write_rows_csv
 from .stats.design import Design, build_design
 from .stats.diagnostics import diagnose
 from .stats.extremes import column_minmax
@@ -65,6 +66,27 @@ class AnalysisOptions:
 
 ProgressCallback = Callable[[str], None]
 AnswerT = TypeVar("AnswerT")
+
+
+class _BackgroundTask:
+    """A function run on its own thread; `wait` joins it and re-raises what it raised."""
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(work,), daemon=True)
+        self._thread.start()
+
+    def _run(self, work: Callable[[], None]) -> None:
+        try:
+            work()
+        except BaseException as exc:  # handed to the waiting thread
+            self._error = exc
+
+    def wait(self) -> None:
+        """Block until the work is done; raise its exception if it failed."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 @dataclass
@@ -326,7 +348,7 @@ def run_analysis(
         per_row = row_diagnostics(fit, design.rows)
         # Written on a thread (numpy releases the GIL) while diagnostics and charts run.
         output_dir.mkdir(parents=True, exist_ok=True)
-        rows_csv = BackgroundTask(lambda: write_rows_csv(output_dir / ROWS_FILE, per_row))
+        rows_csv = _BackgroundTask(lambda: write_rows_csv(output_dir / ROWS_FILE, per_row))
         tests, importance = term_tests(design, fit)
         model = fit.summary.model_copy(update={"term_tests": tests})
         diagnostics = diagnose(design, fit, per_row)

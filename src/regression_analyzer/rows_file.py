@@ -12,8 +12,6 @@ thread the pipeline starts as soon as the values exist (numpy releases the GIL).
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -211,24 +209,3 @@ def write_rows_csv(path: Path, per_row: RowDiagnostics) -> None:
         handle.write((",".join(named) + "\n").encode("ascii"))
         for start in range(0, total, BLOCK_ROWS):
             handle.write(_block(columns, start, min(start + BLOCK_ROWS, total)))
-
-
-class BackgroundTask:
-    """A function run on its own thread; `wait` joins it and re-raises what it raised."""
-
-    def __init__(self, work: Callable[[], None]) -> None:
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(work,), daemon=True)
-        self._thread.start()
-
-    def _run(self, work: Callable[[], None]) -> None:
-        try:
-            work()
-        except BaseException as exc:  # handed to the waiting thread
-            self._error = exc
-
-    def wait(self) -> None:
-        """Block until the work is done; raise its exception if it failed."""
-        self._thread.join()
-        if self._error is not None:
-            raise self._error

@@ -119,6 +119,6 @@ def test_interval_quantile_and_odds_ratio_helpers() -> None:
 
     from regression_analyzer.stats.logit import Z_95, odds_ratio
 
-    assert Z_95 == float(sps.norm.ppf(0.975))  # a literal, so the API need not load scipy
+    assert float(sps.norm.ppf(0.975)) == Z_95  # a literal, so the API need not load scipy
     assert odds_ratio(np.log(3.0)) == pytest.approx(3.0, rel=1e-15)
     assert odds_ratio(800.0) == np.inf  # math.exp would raise OverflowError

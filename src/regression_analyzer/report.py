@@ -7,6 +7,7 @@ about the input and the run. A rename or removal bumps SCHEMA_VERSION; additions
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field
@@ -33,7 +34,8 @@ SCHEMA_VERSION = 2
 __all__ = [
     "Coefficient", "ColumnInfo", "CrossValidation", "Diagnostics", "DroppedColumn",
     "DurbinWatsonTest", "GvifEntry", "Importance", "InfluentialRow", "MinMax", "ModelSummary",
-    "Report", "SourceInfo", "TermTest", "TestResult", "VifEntry", "render_markdown",
+    "Report", "SourceInfo", "TermTest", "TestResult", "VifEntry", "markdown_text",
+    "render_markdown",
 ]  # fmt: skip
 
 
@@ -97,6 +99,66 @@ class Report(ResultModel):
     warnings: list[str] = Field(default_factory=list)
 
 
+# Line and paragraph breaks of every kind (a name with a newline would end a table row or
+# start a block), the other C0/C1 controls, and the bidi overrides and isolates that make text
+# read in a different order than it is written.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Escaped wherever they stand: emphasis, code spans, links and images, raw HTML and
+# autolinks, entities, headings, block quotes, GFM table cells and strikethrough, GitHub's
+# math, linkify's email links, and the backslash itself. (GitHub's cmark-gfm still links a
+# bare "a@b.com": it finds emails after escapes are resolved; such a link shows its target.)
+_ALWAYS_ESCAPED = frozenset("\\`*[]<>&|~#!$@")
+# What starts a list item (or, as "---", a rule) at the start of a line: "-", "+", or "12." /
+# "12)" before a space; a number such as "1.5" does not.
+_LIST_MARKER = re.compile(r"[-+]|[0-9]{1,9}[.)](?=\s|$)")
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+
+
+def _escaped_in_context(text: str, at: int) -> bool:
+    """Whether text[at] needs a backslash given its neighbours (characters that are markup
+    only in some places are left bare elsewhere, so ordinary names stay readable)."""
+    char = text[at]
+    before = text[at - 1] if at > 0 else " "
+    after = text[at + 1] if at + 1 < len(text) else " "
+    if char == "_":
+        # Between two letters or digits (snake_case) "_" can neither open nor close emphasis.
+        return not (before.isalnum() and after.isalnum())
+    if char == ".":
+        # A dot before a letter makes "www.x.com" or "evil.com" a GFM autolink; a decimal
+        # point between digits cannot.
+        return after.isalnum() and not (before in "0123456789" and after in "0123456789")
+    # "//" makes "http://x" and "//host" autolinks.
+    return char == "/" and before == "/"
+
+
+def markdown_text(value: str) -> str:
+    """A string from the user's table (a column name, a level, a file or sheet name, text that
+    quotes them) made inert in CommonMark/GFM: it renders as its own characters, as text.
+
+    Control characters and line breaks become spaces and the ends are trimmed, so it stays on
+    its line and in its table cell and cannot start a code block; every character that could
+    start markup (emphasis, code, links, autolinks, raw HTML, entities, table cells, headings,
+    lists, block quotes) is backslash-escaped.
+    """
+    text = _CONTROL.sub(" ", value).strip()
+    marker = _LIST_MARKER.match(text)
+    marker_at = marker.end() - 1 if marker else -1
+    out: list[str] = []
+    for at, char in enumerate(text):
+        if char in _ALWAYS_ESCAPED or at == marker_at or _escaped_in_context(text, at):
+            out.append("\\")
+        out.append(char)
+    return "".join(out)
+
+
+def _markdown_paragraphs(text: str) -> str:
+    """Free text (the interpretation) made inert paragraph by paragraph: its blank lines
+    still separate paragraphs, nothing else in it is markup."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    paragraphs = (markdown_text(p) for p in _PARAGRAPH_BREAK.split(text))
+    return "\n\n".join(p for p in paragraphs if p)
+
+
 def _fmt(value: float | None, digits: int = 4) -> str:
     if value is None:
         return "–"
@@ -105,14 +167,19 @@ def _fmt(value: float | None, digits: int = 4) -> str:
     return f"{value:.{digits}f}"
 
 
+def _md(value: str | None) -> str:
+    """markdown_text for an optional field: "" when unset (an f-string would print None)."""
+    return "" if value is None else markdown_text(value)
+
+
 def _model_line(report: Report) -> str:
     m = report.model
     if m.kind == "ols":
         what = "ordinary least squares"
     else:
         what = (
-            f"logistic regression of the odds that {report.target} is **{m.event}** "
-            f"(coded 1; {m.non_event} coded 0: {m.event_reason})"
+            f"logistic regression of the odds that {_md(report.target)} is **{_md(m.event)}** "
+            f"(coded 1; {_md(m.non_event)} coded 0: {_md(m.event_reason)})"
         )
     return (
         f"Model: {what}, {m.n_obs} observations, {report.rows_dropped} rows dropped for "
@@ -154,9 +221,9 @@ def _coefficients(m: ModelSummary) -> list[str]:
         ]
         for c in m.coefficients:
             lines.append(
-                f"| {c.name} | {_fmt(c.estimate)} | {_fmt(c.std_error)} | {_fmt(c.statistic, 3)}"
-                f" | {_fmt(c.p_value)} | [{_fmt(c.ci_low)}, {_fmt(c.ci_high)}]"
-                f" | {_fmt(c.standardized, 3)} |"
+                f"| {_md(c.name)} | {_fmt(c.estimate)} | {_fmt(c.std_error)}"
+                f" | {_fmt(c.statistic, 3)} | {_fmt(c.p_value)}"
+                f" | [{_fmt(c.ci_low)}, {_fmt(c.ci_high)}] | {_fmt(c.standardized, 3)} |"
             )
         return lines
     lines = [
@@ -171,8 +238,8 @@ def _coefficients(m: ModelSummary) -> list[str]:
             else "–"
         )
         lines.append(
-            f"| {c.name} | {_fmt(c.estimate)} | {_fmt(c.std_error)} | {_fmt(c.statistic, 3)}"
-            f" | {_fmt(c.p_value)} | {_fmt(c.odds_ratio)}"
+            f"| {_md(c.name)} | {_fmt(c.estimate)} | {_fmt(c.std_error)}"
+            f" | {_fmt(c.statistic, 3)} | {_fmt(c.p_value)} | {_fmt(c.odds_ratio)}"
             f" | [{_fmt(c.odds_ratio_ci_low)}, {_fmt(c.odds_ratio_ci_high)}] | {profile} |"
         )
     return lines
@@ -193,7 +260,7 @@ def _term_tests(m: ModelSummary) -> list[str]:
         "|---|---|---|---|---|",
     ]
     lines += [
-        f"| {t.name} | {t.df} | {t.test} | {_fmt(t.statistic)} | {_fmt(t.p_value)} |"
+        f"| {_md(t.name)} | {t.df} | {t.test} | {_fmt(t.statistic)} | {_fmt(t.p_value)} |"
         for t in m.term_tests
     ]
     return lines
@@ -204,12 +271,16 @@ def _diagnostics(report: Report) -> list[str]:
     lines = ["", "## Diagnostics", ""]
     if d.vif:
         lines.append(
-            "VIF per design column: " + ", ".join(f"{v.name} {_fmt(v.vif, 2)}" for v in d.vif) + "."
+            "VIF per design column: "
+            + ", ".join(f"{_md(v.name)} {_fmt(v.vif, 2)}" for v in d.vif)
+            + "."
         )
     if d.gvif:
         lines.append(
             "GVIF per predictor (GVIF^(1/(2 df))): "
-            + ", ".join(f"{g.name} {_fmt(g.gvif, 3)} ({_fmt(g.gvif_adjusted, 3)})" for g in d.gvif)
+            + ", ".join(
+                f"{_md(g.name)} {_fmt(g.gvif, 3)} ({_fmt(g.gvif_adjusted, 3)})" for g in d.gvif
+            )
             + "."
         )
     if d.breusch_pagan:
@@ -223,7 +294,7 @@ def _diagnostics(report: Report) -> list[str]:
         )
     if d.durbin_watson is not None:
         dw = d.durbin_watson
-        p = f"p = {_fmt(dw.p_value)} ({dw.method})" if dw.p_value is not None else dw.note or ""
+        p = f"p = {_fmt(dw.p_value)} ({dw.method})" if dw.p_value is not None else _md(dw.note)
         lines.append(f"Durbin-Watson = {_fmt(dw.statistic, 3)}, {p}.")
     if d.cross_validation:
         cv = d.cross_validation
@@ -232,7 +303,7 @@ def _diagnostics(report: Report) -> list[str]:
         rows = ", ".join(f"row {r.row} (D={_fmt(r.cooks_distance, 3)})" for r in d.influential_rows)
         lines.append(f"Most influential rows by Cook's distance: {rows}.")
     for name, why in d.not_computed.items():
-        lines.append(f"Not computed: {name.replace('_', ' ')} ({why}).")
+        lines.append(f"Not computed: {name.replace('_', ' ')} ({_md(why)}).")
     return lines
 
 
@@ -240,15 +311,15 @@ def render_markdown(report: Report) -> str:
     """The human-readable report written beside report.json and the charts."""
     m = report.model
     lines = [
-        f"# Regression report: {report.source.file}",
+        f"# Regression report: {_md(report.source.file)}",
         "",
-        f"Target **{report.target}** ({report.target_reason}).",
+        f"Target **{_md(report.target)}** ({_md(report.target_reason)}).",
         _model_line(report),
-        f"Row numbers are {report.row_numbering}.",
+        f"Row numbers are {_md(report.row_numbering)}.",
         "",
         "## Interpretation",
         "",
-        report.interpretation,
+        _markdown_paragraphs(report.interpretation),
         "",
         "## Model",
         "",
@@ -259,18 +330,18 @@ def render_markdown(report: Report) -> str:
         *_coefficients(m),
     ]
     if m.reference_levels:
-        refs = ", ".join(f"{k} = {v}" for k, v in m.reference_levels.items())
+        refs = ", ".join(f"{_md(k)} = {_md(v)}" for k, v in m.reference_levels.items())
         lines += ["", f"Reference levels: {refs}."]
     lines += _term_tests(m)
     lines += _diagnostics(report)
     if report.importance:
         lines += ["", f"## Predictor importance ({report.importance[0].method})", ""]
-        lines += [f"- {i.name}: {_fmt(i.importance)}" for i in report.importance]
+        lines += [f"- {_md(i.name)}: {_fmt(i.importance)}" for i in report.importance]
     if report.minmax:
         lines += ["", "## Minimum and maximum", "", "| column | min | row | max | row |"]
         lines.append("|---|---|---|---|---|")
         lines += [
-            f"| {x.column} | {_fmt(x.min)} | {x.min_row} | {_fmt(x.max)} | {x.max_row} |"
+            f"| {_md(x.column)} | {_fmt(x.min)} | {x.min_row} | {_fmt(x.max)} | {x.max_row} |"
             for x in report.minmax
         ]
     if report.rows_file:
@@ -281,11 +352,12 @@ def render_markdown(report: Report) -> str:
         ]
     if report.dropped_columns:
         lines += ["", "## Dropped columns", ""]
-        lines += [f"- {c.name}: {c.reason}" for c in report.dropped_columns]
+        lines += [f"- {_md(c.name)}: {_md(c.reason)}" for c in report.dropped_columns]
     if report.warnings or report.llm_notes:
         lines += ["", "## Warnings", ""]
-        lines += [f"- {w}" for w in [*report.warnings, *report.llm_notes]]
+        lines += [f"- {_md(w)}" for w in [*report.warnings, *report.llm_notes]]
     if report.charts:
+        # File names the tool made from [a-z0-9_] (charts.safe_name): nothing to escape.
         lines += ["", "## Charts", ""]
         lines += [f"![{name}]({name})" for name in report.charts]
     return "\n".join(lines) + "\n"

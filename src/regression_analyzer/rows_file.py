@@ -12,6 +12,8 @@ thread the pipeline starts as soon as the values exist (numpy releases the GIL).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +29,32 @@ FLOAT_WIDTH = 19  # sign, digit, point, 11 digits, "e", exponent sign, 3 exponen
 # of ten beyond double precision (its absolute error is then below 1e-300).
 TINY = 1e-300
 _PAD = 0  # byte marking unused room in a fixed-width field; dropped before writing
+# A spreadsheet opening the CSV runs a cell that starts with one of these as a formula
+# (OWASP "CSV injection"): "=HYPERLINK(...)", "@SUM(...)", "-2+cmd|' /C calc'!A0".
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A plain decimal number: a spreadsheet reads it as a value, so its sign may stay in front.
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def csv_safe_cell(value: str) -> str:
+    """A text cell made safe to open in a spreadsheet: one that would start a formula gets a
+    leading apostrophe (shown as text, the apostrophe hidden); numbers, negative ones too,
+    stay numbers. Every text cell the tool writes to a CSV goes through this."""
+    if value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def csv_text_row(cells: Iterable[str]) -> bytes:
+    """One CSV line of text cells: each made formula-safe, then quoted if it holds a comma,
+    quote or line break (RFC 4180)."""
+    fields = []
+    for cell in cells:
+        safe = csv_safe_cell(cell)
+        if any(c in safe for c in ',"\r\n'):
+            safe = '"' + safe.replace('"', '""') + '"'
+        fields.append(safe)
+    return (",".join(fields) + "\n").encode("utf-8")
 
 
 def _table(count: int, width: int) -> np.ndarray:
@@ -206,6 +234,7 @@ def write_rows_csv(path: Path, per_row: RowDiagnostics) -> None:
     columns = list(named.values())
     total = len(per_row.rows)
     with replaced_atomically(path) as tmp, tmp.open("wb") as handle:
-        handle.write((",".join(named) + "\n").encode("ascii"))
+        # The names are the tool's own today; the guard keeps it so if one ever is not.
+        handle.write(csv_text_row(named))
         for start in range(0, total, BLOCK_ROWS):
             handle.write(_block(columns, start, min(start + BLOCK_ROWS, total)))

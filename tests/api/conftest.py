@@ -38,6 +38,7 @@ class LiveServer:
     process: subprocess.Popen | None = None
     log_path: Path | None = None
     token: str | None = None
+    command_prefix: list[str] = field(default_factory=list)  # e.g. unshare for a tmpfs
     _logs: list[Path] = field(default_factory=list)
 
     @property
@@ -54,16 +55,15 @@ class LiveServer:
         self._logs.append(self.log_path)
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
+            # The command users run (not bare uvicorn): its proxy and shutdown settings count.
             [
+                *self.command_prefix,
                 sys.executable,
                 "-m",
-                "uvicorn",
-                "regression_analyzer.api.main:app",
-                "--host",
-                "127.0.0.1",
+                "regression_analyzer.cli",
+                "serve",
                 "--port",
                 str(self.port),
-                "--no-access-log",
             ],
             env=self.env,
             stdout=log,

@@ -180,7 +180,13 @@ def csv_bytes(rows: int, seed: int = 0) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def analyse(c: Container, payload: bytes, filename: str = "data.csv", timeout: float = 300) -> dict:
+def analyse(
+    c: Container,
+    payload: bytes,
+    filename: str = "data.csv",
+    timeout: float = 300,
+    expect: str = "completed",
+) -> dict:
     """Upload, analyse (skip_llm), wait: {"upload": ..., "job_id": ..., "result": ...}."""
     files = {"file": (filename, payload, "text/csv")}
     r = requests.post(f"{c.url}/upload", files=files, timeout=120)
@@ -200,5 +206,5 @@ def analyse(c: Container, payload: bytes, filename: str = "data.csv", timeout: f
             break
         assert time.monotonic() < deadline, f"job {job_id} still {result['status']}\n{c.logs()}"
         time.sleep(0.5)
-    assert result["status"] == "completed", f"{result.get('error')}\n{c.logs()}"
+    assert result["status"] == expect, f"{result.get('error')}\n{c.logs()}"
     return {"upload": upload, "job_id": job_id, "result": result}

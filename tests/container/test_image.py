@@ -179,3 +179,35 @@ def test_bytecode_covers_what_the_service_imports(image: str) -> None:
         "run", "--rm", "--read-only", "--tmpfs", "/tmp", image, "python", "-c", check, timeout=120
     ).stdout.strip()  # fmt: skip
     assert out.startswith("0 "), out
+
+
+def test_hostile_workbooks_leave_a_limited_container_up(run_container, tmp_path) -> None:
+    """The hostile suite's workbooks against the hardened 512m container: each is refused with
+    its reason, a table beyond WORKER_MEMORY_MB fails its job with the reason, and the
+    container neither restarts nor loses a process to the OOM killer."""
+    from tests.hostile import files
+
+    c = run_container(*HARDENED, env={"WORKER_MEMORY_MB": "64"})
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    cases = {
+        "padded.xlsx": (files.xlsx_padded_to_xfd, "XFD"),
+        "whitespace.xlsx": (files.xlsx_of_whitespace, "refusing to open it"),
+        "ratio.xlsx": (files.xlsx_bomb_by_ratio, "zip bomb"),
+        "laughs.xlsx": (files.xlsx_billion_laughs, ""),
+    }
+    for name, (make, says) in cases.items():
+        path = make(tmp_path / name)
+        r = requests.post(
+            f"{c.url}/upload", files={"file": (name, path.read_bytes(), xlsx)}, timeout=120
+        )
+        assert r.status_code == 422, (name, r.text)
+        assert says in r.json()["detail"], (name, r.text)
+
+    done = analyse(c, csv_bytes(400_000, seed=2), "large.csv", timeout=600, expect="failed")
+    assert "WORKER_MEMORY_MB" in done["result"]["error"]
+
+    assert requests.get(f"{c.url}/health", timeout=10).status_code == 200
+    state = inspect(c.name)
+    assert state["RestartCount"] == 0
+    assert state["State"]["Running"] and not state["State"]["OOMKilled"]
+    assert "Traceback" not in c.logs()

@@ -36,6 +36,16 @@ def get_limiter(request: Request) -> SlidingWindowLimiter:
     return cast(SlidingWindowLimiter, request.app.state.limiter)
 
 
+def get_upload_limiter(request: Request) -> SlidingWindowLimiter:
+    return cast(SlidingWindowLimiter, request.app.state.upload_limiter)
+
+
+def client_key(request: Request) -> str:
+    """Whom a rate limit counts: the TCP peer, or the address a trusted proxy forwarded
+    (uvicorn rewrites the peer only for FORWARDED_ALLOW_IPS)."""
+    return request.client.host if request.client else "unknown"
+
+
 def require_token(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -59,3 +69,4 @@ Uploads = Annotated[UploadStore, Depends(get_uploads)]
 Jobs = Annotated[JobManager, Depends(get_jobs)]
 JobStoreDep = Annotated[JobStore, Depends(get_job_store)]
 Limiter = Annotated[SlidingWindowLimiter, Depends(get_limiter)]
+UploadLimiter = Annotated[SlidingWindowLimiter, Depends(get_upload_limiter)]

@@ -14,6 +14,11 @@ After a crash or restart, jobs found 'queued' or 'running' are re-queued: the up
 on disk and the analysis is deterministic, so running it again gives the same report. A job
 interrupted MAX_ATTEMPTS times is marked failed instead, so a job that takes the server down
 cannot do so forever.
+
+A job runs at most once at a time: its worker holds an exclusive lock on the job's claim file
+for as long as it runs (the kernel drops it when the process dies). A worker that finds the
+claim taken (an analysis of a killed server still running) exits with CLAIMED_ELSEWHERE, and
+the dispatcher waits for that claim before looking at the job again.
 """
 
 from __future__ import annotations
@@ -21,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import multiprocessing
 import os
 import re
 import shutil
@@ -35,6 +39,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from ..atomic_files import write_atomic
+from .isolation import enter_worker_process, memory_limit_message, worker_context
 from .schemas import JobStatus
 
 log = logging.getLogger(__name__)
@@ -43,6 +48,8 @@ ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 GENERIC_FAILURE = "The analysis failed because of an internal error; it has been logged."
 MAX_ATTEMPTS = 3
 POLL_S = 0.1
+CLAIM_FILE = "claim.lock"
+CLAIMED_ELSEWHERE = 75  # a worker's exit code: another live process runs this job
 
 
 def now() -> datetime:
@@ -112,15 +119,41 @@ class JobStore:
     def delete(self, job_id: str) -> None:
         shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
 
+    def claim_path(self, job_id: str) -> Path:
+        return self.job_dir(job_id) / CLAIM_FILE
+
+    def claimed(self, job_id: str) -> bool:
+        """True while some process holds the job's claim (see the module docstring)."""
+        import fcntl
+
+        try:
+            handle = self.claim_path(job_id).open("a")
+        except OSError:
+            return False
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return False
+
 
 class JobManager:
     """The bounded queue and the dispatcher that runs at most WORKERS jobs at a time."""
 
     def __init__(
-        self, store: JobStore, workers: int, queue_max: int, timeout_s: float, grace_s: float
+        self,
+        store: JobStore,
+        workers: int,
+        queue_max: int,
+        timeout_s: float,
+        grace_s: float,
+        memory_mb: int = 1024,
     ) -> None:
         self.store = store
         self.workers = workers
+        self.memory_mb = memory_mb
         self.queue_max = queue_max
         self.timeout_s = timeout_s
         self.grace_s = grace_s
@@ -132,7 +165,7 @@ class JobManager:
         self._dispatcher: asyncio.Task[None] | None = None
         self._warmup: asyncio.Task[None] | None = None
         self._stopping = False
-        self._ctx = _context()
+        self._ctx = worker_context()
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -267,7 +300,14 @@ class JobManager:
 
         process = self._ctx.Process(
             target=_child_entry,
-            args=(str(self.store.root), job_id, state.upload_path, state.options),
+            args=(
+                str(self.store.root),
+                job_id,
+                state.upload_path,
+                state.options,
+                self.memory_mb,
+                os.getpid(),
+            ),
             name=f"job-{job_id[:8]}",
             daemon=True,
         )
@@ -298,10 +338,17 @@ class JobManager:
             process.join(timeout=1)
             if self._stopping and process.exitcode not in (0, None):
                 return  # killed by the shutdown; shutdown() re-queues it
+            if process.exitcode == CLAIMED_ELSEWHERE:
+                await self._wait_for_claim(job_id)
+                return
             state = self.store.get(job_id)
             if state.status not in ("completed", "failed"):
                 log.error("job %s process ended with exit code %s", job_id, process.exitcode)
-                self._finish(job_id, "The analysis process ended unexpectedly (out of memory?).")
+                self._finish(
+                    job_id,
+                    "The analysis process ended unexpectedly; "
+                    f"{memory_limit_message(self.memory_mb)}.",
+                )
         except JobNotFound:
             pass
         finally:
@@ -309,6 +356,20 @@ class JobManager:
             self._slots.release()
             with contextlib.suppress(ValueError):
                 process.close()
+
+    async def _wait_for_claim(self, job_id: str) -> None:
+        """A process of a previous server still runs this job: let it finish (or die), then
+        keep its outcome, or queue the job again if it left none."""
+        log.warning("job %s is still running in an earlier process; waiting for it", job_id)
+        while self.store.claimed(job_id) and not self._stopping:
+            await asyncio.sleep(POLL_S * 5)
+        if self._stopping:
+            return
+        if self.store.get(job_id).status in ("completed", "failed"):
+            return
+        self.store.update(job_id, status="queued", stage=None, started_at=None)
+        self._queue.append(job_id)
+        self._wakeup.set()
 
     def _finish(self, job_id: str, error: str) -> None:
         with contextlib.suppress(JobNotFound):
@@ -329,25 +390,15 @@ def _noop() -> None:
     """The warm-up process: its only job is to make the forkserver load the pipeline."""
 
 
-def _child_entry(jobs_root: str, job_id: str, upload_path: str, options: dict[str, Any]) -> None:
+def _child_entry(
+    jobs_root: str,
+    job_id: str,
+    upload_path: str,
+    options: dict[str, Any],
+    memory_mb: int,
+    service_pid: int,
+) -> None:
+    enter_worker_process(memory_mb, service_pid)
     from .worker import run_job
 
-    run_job(jobs_root, job_id, upload_path, options)
-
-
-WorkerContext = multiprocessing.context.ForkServerContext | multiprocessing.context.SpawnContext
-
-
-def _context() -> WorkerContext:
-    """forkserver with the pipeline pre-imported (fast job start); spawn where unavailable."""
-    # One BLAS/OpenMP thread per analysis: WORKERS processes already use the cores, and more
-    # threads would only starve the service process (and /health) of CPU. Set before the
-    # forkserver starts so every worker inherits it; an operator's explicit value wins.
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
-    try:
-        ctx = multiprocessing.get_context("forkserver")
-    except ValueError:
-        return multiprocessing.get_context("spawn")
-    ctx.set_forkserver_preload(["regression_analyzer.api.worker", "regression_analyzer.pipeline"])
-    return ctx
+    run_job(jobs_root, job_id, upload_path, options, memory_mb)

@@ -15,6 +15,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 access_log = logging.getLogger("regression_analyzer.api.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _EXTRA = ("request_id", "method", "path", "status", "duration_ms", "client")
+# At DEBUG these log whole request bodies, which hold samples of the user's columns.
+VENDOR_LOGGERS = ("anthropic", "openai", "httpx", "httpcore")
 
 
 class JsonFormatter(logging.Formatter):
@@ -35,7 +37,13 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def configure_logging(level: str, fmt: str) -> None:
+def quiet_vendor_loggers(verbose: bool) -> None:
+    """Keep the LLM SDKs and their HTTP stack at WARNING, unless LOG_VENDOR_SDKS asks."""
+    for name in VENDOR_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.WARNING)
+
+
+def configure_logging(level: str, fmt: str, vendor_sdks: bool = False) -> None:
     """Root handler for the service; uvicorn's own access log is replaced by ours."""
     handler = logging.StreamHandler()
     if fmt == "json":
@@ -49,6 +57,7 @@ def configure_logging(level: str, fmt: str) -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
+    quiet_vendor_loggers(vendor_sdks)
 
 
 class RequestLogMiddleware:

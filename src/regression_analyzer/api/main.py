@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,16 +24,22 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from ..errors import InputError, UnsupportedFileError
+from .body_limit import BodySizeLimitMiddleware
+from .isolation import worker_context
 from .jobs import JobManager, JobNotFound, JobStore, now
 from .logs import RequestLogMiddleware, configure_logging
+from .previews import PreviewRunner
 from .ratelimit import SlidingWindowLimiter
 from .routes import charts, jobs, system, uploads
+from .security_headers import SecurityHeadersMiddleware
 from .settings import Settings, get_settings
-from .uploads import UploadNotFound, UploadStore, UploadTooLarge
+from .uploads import FormTooLarge, UploadNotFound, UploadStore, UploadTooLarge
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
 API_PREFIX = "/api/v1"
+UPLOAD_PATH = f"{API_PREFIX}/upload"
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 async def _retention_loop(app: FastAPI, settings: Settings) -> None:
@@ -96,6 +103,24 @@ def install_error_handlers(app: FastAPI) -> None:
         # Connection: close, because the rest of the body is not read.
         return _error(413, f"the file is larger than {limit:g} MB", {"Connection": "close"})
 
+    @app.exception_handler(FormTooLarge)
+    async def _form_too_large(_: Request, exc: FormTooLarge) -> JSONResponse:
+        return _error(413, str(exc), {"Connection": "close"})
+
+    @app.exception_handler(OSError)
+    async def _storage(request: Request, exc: OSError) -> JSONResponse:
+        if exc.errno in _DISK_FULL:
+            log.error(
+                "no space left to store %s %s: %s", request.method, request.url.path, exc.strerror
+            )
+            return _error(
+                507,
+                "the server's storage is full; nothing was stored. Try again later "
+                "(the operator has been told in the log)",
+            )
+        log.error("storage error on %s %s", request.method, request.url.path, exc_info=exc)
+        return _error(500, "internal error; it has been logged")
+
     @app.exception_handler(UploadNotFound)
     async def _no_upload(_: Request, __: UploadNotFound) -> JSONResponse:
         return _error(404, "no upload with this id")
@@ -126,24 +151,35 @@ def install_error_handlers(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application from settings (the environment by default)."""
     settings = settings or get_settings()
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, settings.log_vendor_sdks)
     app = FastAPI(
         title="regression-analyzer",
         version=__version__,
         summary="Upload a table, run a regression analysis, read the report and charts.",
         lifespan=lifespan,
+        # Swagger UI loads its assets from a CDN, which the page's policy forbids: opt-in.
+        docs_url="/docs" if settings.api_docs else None,
+        redoc_url="/redoc" if settings.api_docs else None,
     )
     app.state.settings = settings
     app.state.api_token = settings.api_token()
-    app.state.uploads = UploadStore(settings.uploads_dir, settings.max_upload_bytes)
+    previews = PreviewRunner(
+        worker_context(),
+        memory_mb=settings.worker_memory_mb,
+        timeout_s=settings.preview_timeout_s,
+        concurrency=settings.workers,
+    )
+    app.state.uploads = UploadStore(settings.uploads_dir, settings.max_upload_bytes, previews)
     app.state.jobs = JobManager(
         JobStore(settings.jobs_dir),
         workers=settings.workers,
         queue_max=settings.queue_max,
         timeout_s=settings.job_timeout_s,
         grace_s=settings.shutdown_grace_s,
+        memory_mb=settings.worker_memory_mb,
     )
     app.state.limiter = SlidingWindowLimiter(settings.rate_limit)
+    app.state.upload_limiter = SlidingWindowLimiter(settings.upload_rate_limit)
 
     for router in (system.router, uploads.router, jobs.router, charts.router):
         app.include_router(router, prefix=API_PREFIX)
@@ -156,7 +192,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
         )
-    app.add_middleware(RequestLogMiddleware)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        limit=settings.max_body_bytes,
+        exempt_paths=frozenset({UPLOAD_PATH}),
+    )
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(RequestLogMiddleware)  # last added = outermost: it logs every answer
 
     # The page holds no data (everything comes from the API with the token), so it is public.
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -99,6 +99,9 @@ class Readiness(BaseModel):
     ready: bool
     data_dir_writable: bool
     output_dir_writable: bool
+    data_dir_free_mb: float
+    output_dir_free_mb: float
+    min_free_mb: float = Field(description="READY_MIN_FREE_MB: less free space is not ready")
     workers_alive: bool
     running: int
     queued: int

@@ -10,6 +10,7 @@ from .settings import get_settings
 def run_server(host: str = "127.0.0.1", port: int | None = None) -> None:
     """Serve ``regression_analyzer.api.main:app``; port defaults to $PORT (8000)."""
     settings = get_settings()
+    trusted = settings.forwarded_allow_ips.strip()
     uvicorn.run(
         "regression_analyzer.api.main:app",
         host=host,
@@ -18,7 +19,10 @@ def run_server(host: str = "127.0.0.1", port: int | None = None) -> None:
         access_log=False,  # our middleware logs one line per request, with its id
         # A bit under SHUTDOWN_GRACE_S + Docker's margin: stop taking connections first.
         timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 1,
-        proxy_headers=True,
+        # X-Forwarded-For decides whom rate limits count, so only named proxies may set it
+        # (uvicorn alone would believe any client on loopback).
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or "127.0.0.1",
     )
 
 

@@ -36,7 +36,25 @@ class Settings(BaseSettings):
     retention_check_s: float = Field(3600, gt=0, description="how often retention runs")
     cors_origins: str = Field("", description="comma-separated origins; empty = no CORS")
     rate_limit: int = Field(10, ge=0, description="analyses per minute per client; 0 = off")
+    upload_rate_limit: int = Field(30, ge=0, description="uploads per minute per client; 0 = off")
+    forwarded_allow_ips: str = Field(
+        "",
+        description="comma-separated proxy addresses whose X-Forwarded-For is believed; "
+        "empty = none (the client is the TCP peer)",
+    )
     shutdown_grace_s: float = Field(8, ge=0)
+    worker_memory_mb: int = Field(
+        1024, ge=64, description="memory a preview or analysis process may add for one table"
+    )
+    preview_timeout_s: float = Field(30, gt=0, description="time limit for an upload's preview")
+    max_body_kb: int = Field(64, ge=1, description="limit for every request body but uploads")
+    ready_min_free_mb: float = Field(
+        100, ge=0, description="/ready answers 503 when DATA_DIR or OUTPUT_DIR has less free"
+    )
+    log_vendor_sdks: bool = Field(
+        False, description="let the LLM SDKs and httpx log at LOG_LEVEL (their DEBUG has data)"
+    )
+    api_docs: bool = Field(False, description="serve Swagger UI at /docs (assets from a CDN)")
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -46,6 +64,10 @@ class Settings(BaseSettings):
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def max_body_bytes(self) -> int:
+        return self.max_body_kb * 1024
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -1,16 +1,15 @@
 """Uploads: streamed to DATA_DIR with the size limit enforced while streaming, then checked.
 
 Layout: ``DATA_DIR/uploads/<upload_id>/<sanitized name>`` and ``.../meta.json`` (UploadInfo).
-pandas is only imported (lazily, in a thread) to build the preview.
+The preview is built by a limited child process (previews.PreviewRunner); this module never
+parses a table.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
-import math
 import os
 import re
 import shutil
@@ -22,24 +21,30 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-from anyio import to_thread
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from ..atomic_files import write_atomic
 from ..errors import InputError, UnsupportedFileError
-from .schemas import ColumnPreview, TablePreview, UploadInfo
+from .previews import PreviewRunner
+from .schemas import UploadInfo
 
 log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls"}
 ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
-PREVIEW_BYTES = 256 * 1024  # enough for a header and plenty of rows, cheap to parse
-PREVIEW_ROWS = 10
+# Everything in the body but the file's bytes (part headers, other fields) is small in any
+# real form; bounded so a body of many tiny parts cannot cost more than a real upload.
+MAX_FORM_PARTS = 20
+MAX_FORM_OVERHEAD_BYTES = 64 * 1024
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
 
 
 class UploadTooLarge(Exception):
     """The body passed MAX_UPLOAD_MB; mapped to 413 at the edge."""
+
+
+class FormTooLarge(Exception):
+    """Too many parts, or too many bytes outside the file part; mapped to 413."""
 
 
 class UploadNotFound(Exception):
@@ -83,17 +88,31 @@ class _StreamedFile:
         self._header_value = b""
         self._headers: dict[bytes, bytes] = {}
         self._in_file = False
-        self.error: Exception | None = None
+        self._parts = 0
+        self._overhead = 0
+
+    def _count_overhead(self, size: int) -> None:
+        self._overhead += size
+        if self._overhead > MAX_FORM_OVERHEAD_BYTES:
+            raise FormTooLarge(
+                f"the form's fields and part headers exceed {MAX_FORM_OVERHEAD_BYTES // 1024} KB"
+                " (only the part named 'file' may be large)"
+            )
 
     # -- python-multipart callbacks (synchronous, called from parser.write) ----------------
     def on_part_begin(self) -> None:
         self._headers = {}
         self._in_file = False
+        self._parts += 1
+        if self._parts > MAX_FORM_PARTS:
+            raise FormTooLarge(f"the form has more than {MAX_FORM_PARTS} parts")
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._count_overhead(end - start)
         self._header_field += data[start:end]
 
     def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._count_overhead(end - start)
         self._header_value += data[start:end]
 
     def on_header_end(self) -> None:
@@ -116,6 +135,7 @@ class _StreamedFile:
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if not self._in_file or self._handle is None:
+            self._count_overhead(end - start)  # other fields are read and dropped, but bounded
             return
         chunk = data[start:end]
         self.size += len(chunk)
@@ -138,70 +158,13 @@ class _StreamedFile:
             self.path.unlink(missing_ok=True)
 
 
-def _json_cell(value: Any) -> Any:
-    """A preview cell as JSON: NaN -> null, numpy scalars -> Python, dates -> ISO text."""
-    if hasattr(value, "item") and not isinstance(value, str | bytes):
-        with contextlib.suppress(ValueError, AttributeError):
-            value = value.item()
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
-
-
-def build_preview(path: Path) -> TablePreview:
-    """Columns, dtypes and first rows. Blocking: call in a thread. Raises InputError."""
-    # Imported here: pandas must not load when the service starts (health stays light).
-    from ..loading import describe_columns, detect_file_kind, load_table
-
-    kind = detect_file_kind(path)
-    sheets: list[str] = []
-    truncated = False
-    if kind == "csv":
-        with path.open("rb") as handle:
-            head = handle.read(PREVIEW_BYTES + 1)
-        truncated = len(head) > PREVIEW_BYTES
-        if truncated:
-            # Cut at the last complete line so the preview never shows half a row.
-            head = head[: head.rfind(b"\n", 0, PREVIEW_BYTES) + 1] or head[:PREVIEW_BYTES]
-        with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
-            sample = Path(tmp) / path.name
-            sample.write_bytes(head)
-            table = load_table(sample)
-    else:
-        import pandas as pd
-
-        with pd.ExcelFile(path) as book:
-            sheets = [str(name) for name in book.sheet_names]
-        table = load_table(path)
-    frame = table.frame
-    rows = [
-        {str(k): _json_cell(v) for k, v in record.items()}
-        for record in frame.head(PREVIEW_ROWS).to_dict(orient="records")
-    ]
-    return TablePreview(
-        columns=[ColumnPreview(**column) for column in describe_columns(frame)],
-        rows=rows,
-        rows_previewed=len(frame),
-        truncated=truncated,
-        transposed=table.transposed,
-        kind=table.kind,
-        sheet=table.sheet,
-        sheets=sheets,
-    )
-
-
 class UploadStore:
     """Stored uploads on disk; the disk is the only state, so restarts lose nothing."""
 
-    def __init__(self, root: Path, max_bytes: int) -> None:
+    def __init__(self, root: Path, max_bytes: int, previews: PreviewRunner) -> None:
         self.root = root
         self.max_bytes = max_bytes
+        self.previews = previews
         root.mkdir(parents=True, exist_ok=True)
 
     def _dir(self, upload_id: str) -> Path:
@@ -233,7 +196,8 @@ class UploadStore:
             async for chunk in body:
                 parser.write(chunk)
             parser.finalize()
-        except (UploadTooLarge, InputError):
+        except (UploadTooLarge, FormTooLarge, InputError, OSError):
+            # OSError: the disk (full, read-only), not the client; the edge answers 507/500.
             sink.discard()
             raise
         except Exception as exc:  # the multipart parser's own errors: a malformed body
@@ -254,23 +218,20 @@ class UploadStore:
         final = directory / sink.filename
         os.replace(sink.path, final)
         try:
-            preview = await to_thread.run_sync(build_preview, final)
-        except InputError:
+            preview = await self.previews.preview(final, sink.filename)
+            info = UploadInfo(
+                upload_id=upload_id,
+                filename=sink.filename,
+                size=sink.size,
+                sha256=sink.sha.hexdigest(),
+                created_at=datetime.now(UTC),
+                preview=preview,
+            )
+            write_atomic(directory / "meta.json", info.model_dump_json())
+        except BaseException:
+            # Without meta.json the upload does not exist: leave nothing half-stored behind.
             shutil.rmtree(directory, ignore_errors=True)
             raise
-        except Exception as exc:
-            shutil.rmtree(directory, ignore_errors=True)
-            log.exception("preview failed for an upload")
-            raise InputError(f"{sink.filename}: the table could not be read") from exc
-        info = UploadInfo(
-            upload_id=upload_id,
-            filename=sink.filename,
-            size=sink.size,
-            sha256=sink.sha.hexdigest(),
-            created_at=datetime.now(UTC),
-            preview=preview,
-        )
-        write_atomic(directory / "meta.json", info.model_dump_json())
         return info
 
     def get(self, upload_id: str) -> UploadInfo:
@@ -303,7 +264,9 @@ class UploadStore:
             if entry.name.startswith(".") and mtime < cutoff:
                 _remove(entry)
                 continue
-            if ID_PATTERN.match(entry.name) and mtime < cutoff:
+            # Without meta.json the upload is still being received or previewed: not yet old.
+            complete = (entry / "meta.json").exists()
+            if ID_PATTERN.match(entry.name) and complete and mtime < cutoff:
                 _remove(entry)
                 removed += 1
         return removed
@@ -312,6 +275,9 @@ class UploadStore:
         """At start: partial files of uploads interrupted by a crash are garbage."""
         for entry in self.root.glob(".incoming-*"):
             entry.unlink(missing_ok=True)
+        for entry in self.root.iterdir():
+            if ID_PATTERN.match(entry.name) and not (entry / "meta.json").exists():
+                _remove(entry)  # stored, but the preview never finished
         for entry in self.root.glob(".deleted-*"):
             shutil.rmtree(entry, ignore_errors=True)
 

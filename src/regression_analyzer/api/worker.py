@@ -5,25 +5,60 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from .jobs import GENERIC_FAILURE, JobStore, now
+from .isolation import memory_limit_message
+from .jobs import CLAIMED_ELSEWHERE, GENERIC_FAILURE, JobStore, now
+from .logs import quiet_vendor_loggers
 
 log = logging.getLogger("regression_analyzer.api.worker")
 
 
-def run_job(jobs_root: str, job_id: str, upload_path: str, options: dict[str, Any]) -> None:
+def _claim(store: JobStore, job_id: str) -> IO[str] | None:
+    """Hold the job's claim for this process's lifetime; None when another process has it."""
+    import fcntl
+
+    handle = store.claim_path(job_id).open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    # Who holds it, for an operator reading the folder; the lock itself is what counts.
+    handle.truncate(0)
+    handle.write(f"pid {os.getpid()} boot {_boot_id()}\n")
+    handle.flush()
+    return handle
+
+
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
+    except OSError:
+        return "unknown"
+
+
+def run_job(
+    jobs_root: str, job_id: str, upload_path: str, options: dict[str, Any], memory_mb: int
+) -> None:
     """Run the pipeline for one job; record progress and the outcome in its state file."""
     # The pipeline is imported here, in the worker process (and pre-loaded by the forkserver).
     from ..errors import InputError
     from ..pipeline import AnalysisOptions, run_analysis
+    from .settings import Settings
 
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper())
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level)
+    quiet_vendor_loggers(settings.log_vendor_sdks)
     # Analyses yield the CPU to the service process, so the API stays responsive under load.
     with contextlib.suppress(OSError):
         os.nice(10)
     store = JobStore(Path(jobs_root))
+    claim = _claim(store, job_id)
+    if claim is None:
+        sys.exit(CLAIMED_ELSEWHERE)
 
     def progress(stage: str) -> None:
         store.update(job_id, stage=stage)
@@ -42,6 +77,12 @@ def run_job(jobs_root: str, job_id: str, upload_path: str, options: dict[str, An
         run_analysis(Path(upload_path), opts, store.job_dir(job_id), progress=progress)
     except InputError as exc:
         store.update(job_id, status="failed", error=str(exc), finished_at=now())
+        return
+    except MemoryError:
+        log.warning("analysis %s hit the memory limit of %d MB", job_id, memory_mb)
+        store.update(
+            job_id, status="failed", error=memory_limit_message(memory_mb), finished_at=now()
+        )
         return
     except Exception:
         # The traceback stays in the server log; the user gets one generic line.

@@ -7,7 +7,7 @@ from fastapi.responses import PlainTextResponse
 
 from ...errors import ColumnNotFoundError
 from ...report import Report
-from ..deps import Jobs, JobStoreDep, Limiter, Uploads, require_token
+from ..deps import Jobs, JobStoreDep, Limiter, Uploads, client_key, require_token
 from ..jobs import JobState, JobStore, QueueFull
 from ..ratelimit import SlidingWindowLimiter
 from ..schemas import AnalyzeRequest, JobAccepted, JobResult, UploadInfo
@@ -54,15 +54,11 @@ def validate_options(body: AnalyzeRequest, info: UploadInfo) -> None:
         raise ColumnNotFoundError(f"the target {body.target!r} cannot also be a feature")
 
 
-def _client_key(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 @router.post(
     "/analyze",
     response_model=JobAccepted,
     status_code=status.HTTP_202_ACCEPTED,
-    responses=errors(401, 404, 415, 422, 429),
+    responses=errors(401, 404, 413, 415, 422, 429, 507),
     summary="Start an analysis of an upload",
 )
 async def analyze(
@@ -72,7 +68,7 @@ async def analyze(
     jobs: Jobs,
     limiter: Limiter,
 ) -> JobAccepted:
-    wait = limiter.hit(_client_key(request))
+    wait = limiter.hit(client_key(request))
     if wait is not None:
         raise HTTPException(
             status_code=status.HTTP_429_TOO_MANY_REQUESTS,

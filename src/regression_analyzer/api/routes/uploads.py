@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 
-from ..deps import Settings_, Uploads, require_token
+from ..deps import Settings_, UploadLimiter, Uploads, client_key, require_token
+from ..ratelimit import SlidingWindowLimiter
 from ..schemas import UploadInfo
 from ..uploads import UploadTooLarge
 from .common import errors
@@ -32,12 +33,24 @@ _UPLOAD_BODY = {
     "/upload",
     response_model=UploadInfo,
     status_code=status.HTTP_201_CREATED,
-    responses=errors(400, 401, 413, 415, 422),
+    responses=errors(400, 401, 413, 415, 422, 429, 507),
     openapi_extra=_UPLOAD_BODY,
     summary="Upload a CSV or Excel table (multipart part 'file')",
 )
-async def upload(request: Request, uploads: Uploads, settings: Settings_) -> UploadInfo:
+async def upload(
+    request: Request, uploads: Uploads, settings: Settings_, limiter: UploadLimiter
+) -> UploadInfo:
     """Streamed to disk in chunks; 413 as soon as MAX_UPLOAD_MB is passed."""
+    wait = limiter.hit(client_key(request))
+    if wait is not None:
+        raise HTTPException(
+            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+            detail="too many uploads from this client; try again shortly (UPLOAD_RATE_LIMIT)",
+            headers={
+                "Retry-After": SlidingWindowLimiter.retry_after_header(wait),
+                "Connection": "close",  # the body is not read
+            },
+        )
     declared = request.headers.get("content-length")
     # Multipart framing adds a little; a body far above the limit is refused before reading.
     if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes + 64 * 1024:

@@ -101,3 +101,38 @@ def test_clean_header_many_duplicates_stay_unique() -> None:
     assert names[:4] == ["x_3", "x", "x_2", "x_4"]
     assert names[-1] == "x_5001"
     assert len(set(names)) == len(names)
+
+
+def test_running_out_of_memory_while_parsing_is_a_memory_error_not_a_corrupt_file(
+    tmp_path: Path,
+) -> None:
+    """Under a memory cap pandas' C tokenizer says 'C error: out of memory'; that must reach
+    the worker as MemoryError (reported with the limit), not as a broken file."""
+    import subprocess
+    import sys
+    import textwrap
+
+    table = tmp_path / "big.csv"
+    table.write_text(
+        "a,b,c\n" + "".join(f"{i % 97},{i % 89},{i % 83}\n" for i in range(400_000)),
+        encoding="utf-8",
+    )
+    script = textwrap.dedent(
+        f"""
+        import resource
+        from pathlib import Path
+        from regression_analyzer.loading import load_table
+        with open("/proc/self/status") as status:
+            vm = next(int(line.split()[1]) for line in status if line.startswith("VmSize:"))
+        limit = vm * 1024 + 24 * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        try:
+            load_table(Path({str(table)!r}))
+        except MemoryError:
+            print("MemoryError")
+        except Exception as exc:
+            print(type(exc).__name__, exc)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.stdout.strip() == "MemoryError", out.stdout + out.stderr

@@ -448,6 +448,10 @@ def _read_csv(path: Path, max_rows: int | None = None) -> _RawTable:
         raise EmptyTableError(f"{path.name}: the file is empty") from exc
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "out of memory" in first:
+            # pandas' C tokenizer reports a failed allocation as a parse error; it is the
+            # memory limit, not the file, and the caller says so.
+            raise MemoryError(first) from exc
         raise CorruptFileError(f"{path.name}: cannot be parsed as CSV ({first})") from exc
     truncated = max_rows is not None and len(frame) > max_rows
     if truncated:

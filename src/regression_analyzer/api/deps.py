@@ -46,6 +46,22 @@ def client_key(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def enforce_rate_limit(
+    limiter: SlidingWindowLimiter, request: Request, detail: str, close: bool = False
+) -> None:
+    """429 with Retry-After once this client has used up the limiter's allowance; `close`
+    when the request's body will not be read."""
+    wait = limiter.hit(client_key(request))
+    if wait is None:
+        return
+    headers = {"Retry-After": SlidingWindowLimiter.retry_after_header(wait)}
+    if close:
+        headers["Connection"] = "close"
+    raise HTTPException(
+        status_code=status.HTTP_429_TOO_MANY_REQUESTS, detail=detail, headers=headers
+    )
+
+
 def require_token(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],

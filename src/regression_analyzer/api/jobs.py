@@ -39,7 +39,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from ..atomic_files import write_atomic
-from .isolation import enter_worker_process, memory_limit_message, worker_context
+from .isolation import enter_worker_process, worker_context
 from .schemas import JobStatus
 
 log = logging.getLogger(__name__)
@@ -346,8 +346,9 @@ class JobManager:
                 log.error("job %s process ended with exit code %s", job_id, process.exitcode)
                 self._finish(
                     job_id,
-                    "The analysis process ended unexpectedly; "
-                    f"{memory_limit_message(self.memory_mb)}.",
+                    "The analysis process ended unexpectedly; if the table is large, it may "
+                    f"need more than the {self.memory_mb} MB of memory allowed "
+                    "(WORKER_MEMORY_MB).",
                 )
         except JobNotFound:
             pass

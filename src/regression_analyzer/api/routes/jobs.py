@@ -7,9 +7,8 @@ from fastapi.responses import PlainTextResponse
 
 from ...errors import ColumnNotFoundError
 from ...report import Report
-from ..deps import Jobs, JobStoreDep, Limiter, Uploads, client_key, require_token
+from ..deps import Jobs, JobStoreDep, Limiter, Uploads, enforce_rate_limit, require_token
 from ..jobs import JobState, JobStore, QueueFull
-from ..ratelimit import SlidingWindowLimiter
 from ..schemas import AnalyzeRequest, JobAccepted, JobResult, UploadInfo
 from .common import errors
 
@@ -68,13 +67,7 @@ async def analyze(
     jobs: Jobs,
     limiter: Limiter,
 ) -> JobAccepted:
-    wait = limiter.hit(client_key(request))
-    if wait is not None:
-        raise HTTPException(
-            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
-            detail="too many analyses from this client; try again shortly",
-            headers={"Retry-After": SlidingWindowLimiter.retry_after_header(wait)},
-        )
+    enforce_rate_limit(limiter, request, "too many analyses from this client; try again shortly")
     info = uploads.get(body.upload_id)
     validate_options(body, info)
     try:

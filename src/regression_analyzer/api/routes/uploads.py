@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
-from ..deps import Settings_, UploadLimiter, Uploads, client_key, require_token
-from ..ratelimit import SlidingWindowLimiter
+from ..deps import Settings_, UploadLimiter, Uploads, enforce_rate_limit, require_token
 from ..schemas import UploadInfo
 from ..uploads import UploadTooLarge
 from .common import errors
@@ -41,16 +40,12 @@ async def upload(
     request: Request, uploads: Uploads, settings: Settings_, limiter: UploadLimiter
 ) -> UploadInfo:
     """Streamed to disk in chunks; 413 as soon as MAX_UPLOAD_MB is passed."""
-    wait = limiter.hit(client_key(request))
-    if wait is not None:
-        raise HTTPException(
-            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
-            detail="too many uploads from this client; try again shortly (UPLOAD_RATE_LIMIT)",
-            headers={
-                "Retry-After": SlidingWindowLimiter.retry_after_header(wait),
-                "Connection": "close",  # the body is not read
-            },
-        )
+    enforce_rate_limit(
+        limiter,
+        request,
+        "too many uploads from this client; try again shortly (UPLOAD_RATE_LIMIT)",
+        close=True,  # the body is not read
+    )
     declared = request.headers.get("content-length")
     # Multipart framing adds a little; a body far above the limit is refused before reading.
     if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes + 64 * 1024:

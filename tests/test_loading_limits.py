@@ -136,3 +136,23 @@ def test_running_out_of_memory_while_parsing_is_a_memory_error_not_a_corrupt_fil
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert out.stdout.strip() == "MemoryError", out.stdout + out.stderr
+
+
+def test_a_csv_of_short_lines_under_a_wide_header_is_refused_before_pandas_pads_it(
+    tmp_path: Path,
+) -> None:
+    """50 KB: 2,000 header fields over 30,000 lines of '1' was 60 million cells (~1 GB)."""
+    path = tmp_path / "ragged.csv"
+    path.write_text(",".join(f"c{i}" for i in range(2000)) + "\n" + "1\n" * 30_000)
+    with pytest.raises(LimitExceededError, match=r"2,000 header columns x 30,001 lines"):
+        load_table(path)
+
+
+def test_a_dense_csv_over_the_cell_count_is_not_refused_by_the_padding_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over the (lowered) cell limit, but every cell is in the file: the rule does not apply."""
+    monkeypatch.setattr(loading, "MAX_TABLE_CELLS", 1000)
+    path = tmp_path / "dense.csv"
+    path.write_text("a,b,c\n" + "".join(f"{i % 7},{i % 5},{i % 3}\n" for i in range(1000)))
+    assert len(load_table(path).frame) == 1000

@@ -54,10 +54,10 @@ SCAN_CHUNK_BYTES = 8 * 1024 * 1024  # whole-file passes stream in blocks of this
 # or a 100 MB single line costs minutes or gigabytes to parse, far beyond its file size.
 MAX_HEADER_BYTES = 1024 * 1024
 MAX_COLUMNS = 2000  # at this width a table of a few rows still loads in about a second
-# A sheet's rows x its width, empty rows included: what reading it materialises. Excel's own
+# A table's rows x its width, empty rows included: what reading it materialises. Excel's own
 # maximum is 1,048,576 rows; 50 million cells is that at 47 columns. A 2 KB file of a wide
 # header and one value a million rows down would otherwise cost tens of gigabytes.
-MAX_SHEET_CELLS = 50_000_000
+MAX_TABLE_CELLS = 50_000_000
 HEADER_SEARCH_ROWS = (16, 1000)  # Excel rows searched for the header, a few first
 _GAP_BLOCK = 256  # cells of a row checked at once for being all empty
 # What Excel shows in a cell whose formula failed; such cells read as missing.
@@ -405,8 +405,9 @@ def _find_header(path: Path, head: str) -> tuple[int, str]:
     )
 
 
-def _check_width(path: Path, from_header: str, delimiter: str) -> None:
-    """Refuse a header of more than MAX_COLUMNS fields before pandas builds the columns."""
+def _check_width(path: Path, from_header: str, delimiter: str) -> int:
+    """Refuse a header of more than MAX_COLUMNS fields before pandas builds the columns;
+    the number of fields."""
     try:
         fields = len(next(csv.reader(io.StringIO(from_header), delimiter=delimiter)))
     except csv.Error:  # a field over the csv module's size limit: count separators
@@ -414,6 +415,26 @@ def _check_width(path: Path, from_header: str, delimiter: str) -> None:
     if fields > MAX_COLUMNS:
         raise LimitExceededError(
             f"{path.name} has {fields:,} columns; the limit is {MAX_COLUMNS:,}"
+        )
+    return fields
+
+
+def _check_padding(path: Path, fields: int, lines: int | None) -> None:
+    """Refuse a CSV whose table would be mostly cells that are not in the file.
+
+    pandas pads every short line to the header's width: 2,000 header fields over 20,000
+    lines of "1" is 40 million cells from 50 KB. A real table has at least one byte per cell
+    (its separator), so only a file far smaller than its cell count is refused.
+    """
+    if lines is None:
+        return
+    cells = fields * lines
+    size = path.stat().st_size
+    if cells > MAX_TABLE_CELLS and size < cells:
+        raise LimitExceededError(
+            f"{path.name}: {fields:,} header columns x {lines:,} lines = {cells:,} cells from "
+            f"{size:,} bytes (most lines are far shorter than the header); the limit is "
+            f"{MAX_TABLE_CELLS:,} cells for such a file"
         )
 
 
@@ -426,7 +447,8 @@ def _read_csv(path: Path, max_rows: int | None = None) -> _RawTable:
         raise EmptyTableError(f"{path.name}: the file is empty")
     blank_lines, from_header = _find_header(path, head)
     delimiter = _sniff_delimiter(head[:SNIFF_BYTES])
-    _check_width(path, from_header, delimiter)
+    # Also with max_rows: a preview refuses what the analysis would refuse.
+    _check_padding(path, _check_width(path, from_header, delimiter), lines)
     try:
         frame = pd.read_csv(
             path,
@@ -799,11 +821,11 @@ def _parse_rows(rows: list[list[Any]], header: int | None) -> pd.DataFrame:
 
 def _check_sheet_cells(path: Path, sheet: str, sheet_rows: _SheetRows) -> None:
     cells = sheet_rows.count * sheet_rows.width
-    if cells > MAX_SHEET_CELLS:
+    if cells > MAX_TABLE_CELLS:
         raise LimitExceededError(
             f"{path.name}: sheet {sheet!r} spans {sheet_rows.count:,} rows x "
             f"{sheet_rows.width:,} columns = {cells:,} cells; the limit is "
-            f"{MAX_SHEET_CELLS:,} cells (delete stray cells far below or right of the table)"
+            f"{MAX_TABLE_CELLS:,} cells (delete stray cells far below or right of the table)"
         )
 
 

@@ -98,6 +98,7 @@ def hostile_files(tmp_path_factory) -> dict[str, Path]:
         "secret": secret,
         "xfd": files.xlsx_padded_to_xfd(root / "padded.xlsx"),
         "sparse": files.xlsx_tall_and_sparse(root / "sparse.xlsx"),
+        "ragged": files.csv_of_short_lines(root / "ragged.csv"),
         "whitespace": files.xlsx_of_whitespace(root / "whitespace.xlsx"),
         "bomb_size": files.xlsx_bomb_by_size(root / "bomb-size.xlsx"),
         "bomb_ratio": files.xlsx_bomb_by_ratio(root / "bomb-ratio.xlsx"),

@@ -182,3 +182,11 @@ def xlsx_tall_and_sparse(path: Path, last_row: int = 200_000) -> Path:
     )
     path.write_bytes(workbook(rows))
     return path
+
+
+def csv_of_short_lines(path: Path, fields: int = 2000, lines: int = 30_000) -> Path:
+    """~110 KB: a header `fields` wide over `lines` lines of one value each; pandas pads
+    every line to the header's width."""
+    header = ",".join(f"c{i}" for i in range(fields))
+    path.write_text(header + "\n" + "1\n" * lines, encoding="utf-8")
+    return path

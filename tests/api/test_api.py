@@ -269,6 +269,24 @@ def test_invalid_options_are_422_at_once(server, sales_csv: Path, options, words
     assert words in response.json()["detail"]
 
 
+def test_a_column_empty_in_the_previewed_rows_can_still_be_named(server, tmp_path: Path) -> None:
+    """The preview reads the first 1,000 rows; a column first filled after them is not in
+    it, so only the engine, reading the whole table, may say whether it exists."""
+    table = tmp_path / "late.csv"
+    lines = ["x,y,late"] + [
+        f"{i % 13},{2 * (i % 13) + i % 3},{'' if i < 1200 else i % 7}" for i in range(1500)
+    ]
+    table.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with server.client() as client:
+        info = upload(client, table).json()
+        assert info["preview"]["truncated"] is True
+        assert "late" not in [c["name"] for c in info["preview"]["columns"]]
+        job = start_analysis(client, info["upload_id"], target="y", features=["x", "late"])
+        result = wait_for(client, job)
+    assert result["status"] == "completed", result
+    assert "late" in result["report"]["features"]
+
+
 def test_named_features_and_event_reach_the_model(server, tmp_path: Path) -> None:
     # `order` counts 0..n-1 (an "identifier" to the heuristic) but the user asks for it.
     import numpy as np

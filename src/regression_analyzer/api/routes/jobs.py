@@ -27,8 +27,9 @@ def _shown(names: list[str], limit: int = 10) -> str:
 def validate_options(body: AnalyzeRequest, info: UploadInfo) -> None:
     """Cheap checks against the stored preview, so obvious mistakes get a 422 at once.
 
-    Skipped where the preview cannot tell (another sheet, or a forced orientation that
-    differs from the preview's); the engine checks again and fails the job with its message.
+    Skipped where the preview cannot tell (another sheet, a forced orientation that differs
+    from the preview's, a preview of the first rows only); the engine checks again and fails
+    the job with its message.
     """
     preview = info.preview
     if body.sheet is not None and preview.kind != "csv" and body.sheet not in preview.sheets:
@@ -37,7 +38,9 @@ def validate_options(body: AnalyzeRequest, info: UploadInfo) -> None:
         )
     same_sheet = body.sheet is None or body.sheet == preview.sheet or preview.kind == "csv"
     same_layout = body.transpose is None or body.transpose == preview.transposed
-    if not (same_sheet and same_layout):
+    # A preview of the first rows drops columns empty in those rows; only a whole table
+    # can say a column does not exist.
+    if not (same_sheet and same_layout) or preview.truncated:
         return
     columns = [c.name for c in preview.columns]
     if body.target is not None and body.target not in columns:

@@ -133,6 +133,16 @@ def make_server(tmp_path: Path, **env: str) -> LiveServer:
 @pytest.fixture(scope="module")
 def server_factory(tmp_path_factory) -> Iterator[Callable[..., LiveServer]]:
     """Start servers with extra environment; all are stopped at the end of the module."""
+    with servers_started(tmp_path_factory) as factory:
+        yield factory
+
+
+@contextlib.contextmanager
+def servers_started(
+    tmp_path_factory: pytest.TempPathFactory, *, kill: bool = False
+) -> Iterator[Callable[..., LiveServer]]:
+    """A factory of started servers, each in its own folder; on leaving, each is stopped
+    (SIGTERM, graceful) or, with kill, SIGKILLed with its child processes."""
     started: list[LiveServer] = []
 
     def factory(**env: str) -> LiveServer:
@@ -141,9 +151,14 @@ def server_factory(tmp_path_factory) -> Iterator[Callable[..., LiveServer]]:
         started.append(server)
         return server
 
-    yield factory
-    for server in started:
-        server.stop()
+    try:
+        yield factory
+    finally:
+        for server in started:
+            if kill:
+                server.kill()
+            else:
+                server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import psutil
 import pytest
 
 from regression_analyzer.api.jobs import JobState, JobStore
-from tests.api.conftest import make_server, start_analysis, upload, wait_for
+from tests.api.conftest import make_server, servers_started, start_analysis, upload, wait_for
 from tests.fake_vendors import FakeVendor
 from tests.hostile import files
 
@@ -22,21 +22,10 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @pytest.fixture
-def started(tmp_path: Path):
-    """Start servers for one test; all are stopped (or killed) at its end."""
-    servers = []
-
-    def start(**env: str):
-        root = tmp_path / f"s{len(servers)}"
-        root.mkdir()
-        server = make_server(root, **env)
-        server.start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.kill()
+def started(tmp_path_factory):
+    """Start servers for one test; all are killed, with their children, at its end."""
+    with servers_started(tmp_path_factory, kill=True) as start:
+        yield start
 
 
 def test_concurrent_workbook_uploads_right_after_start_all_succeed(started, tmp_path) -> None:

@@ -8,8 +8,11 @@
 ARG BASE_IMAGE=python:3.11-slim
 
 # ---------------------------------------------------------------------------------------
-# deps: a virtual environment with the runtime dependencies only, from pyproject.toml.
-# Its cache key is pyproject.toml (+ wheelhouse/), so a code-only change reuses it.
+# deps: a virtual environment with the runtime dependencies only, exactly as locked in
+# requirements.lock (versions and sha256 hashes): every host that builds the image gets the
+# same numerical stack. Its cache key is the lock (+ wheelhouse/), so a code-only change
+# reuses it. The lock stays in the venv, so `sha256sum /opt/venv/requirements.lock` in a
+# container names the dependency set it runs.
 FROM ${BASE_IMAGE} AS deps
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # Package sources. Build args only live in the build stages (never in the runtime image
@@ -26,38 +29,39 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 RUN python3 -m venv /opt/venv
 WORKDIR /build
 COPY wheelhouse/ /wheelhouse/
-COPY pyproject.toml ./
+COPY requirements.lock /opt/venv/requirements.lock
 # --find-links /wheelhouse (PIP_FIND_LINKS) when the wheelhouse holds wheels; empty PIP_*
 # build args are unset (an empty PIP_INDEX_URL would otherwise mean "no index URL").
+# --no-deps: the lock already lists the whole closure, so nothing unlocked can slip in.
 RUN [ -n "${PIP_INDEX_URL:-}" ] || unset PIP_INDEX_URL; \
     [ -n "${PIP_EXTRA_INDEX_URL:-}" ] || unset PIP_EXTRA_INDEX_URL; \
     [ -n "${PIP_TRUSTED_HOST:-}" ] || unset PIP_TRUSTED_HOST; \
     [ -n "${PIP_NO_INDEX:-}" ] || unset PIP_NO_INDEX; \
     if ls /wheelhouse/*.whl >/dev/null 2>&1; then export PIP_FIND_LINKS=/wheelhouse; fi; \
-    python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
-        > requirements.txt; \
-    /opt/venv/bin/pip install --no-cache-dir --no-compile --requirement requirements.txt; \
+    /opt/venv/bin/pip install --no-cache-dir --no-compile --require-hashes --no-deps \
+        --requirement /opt/venv/requirements.lock; \
     du -sm /opt/venv | awk '{print "SIZE venv with dependencies: " $1 " MB"}'
 
 # ---------------------------------------------------------------------------------------
-# app: build the project wheel (setuptools from pyproject's build-system) and install it,
-# without dependencies, into a staging root that the runtime stage copies as one small layer.
+# app: build the project wheel (setuptools and wheel as locked in requirements-build.lock)
+# and install it, without dependencies, into a staging root that the runtime stage copies
+# as one small layer.
 FROM deps AS app
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG PIP_INDEX_URL
 ARG PIP_EXTRA_INDEX_URL
 ARG PIP_TRUSTED_HOST
 ARG PIP_NO_INDEX
+COPY requirements-build.lock ./
 RUN [ -n "${PIP_INDEX_URL:-}" ] || unset PIP_INDEX_URL; \
     [ -n "${PIP_EXTRA_INDEX_URL:-}" ] || unset PIP_EXTRA_INDEX_URL; \
     [ -n "${PIP_TRUSTED_HOST:-}" ] || unset PIP_TRUSTED_HOST; \
     [ -n "${PIP_NO_INDEX:-}" ] || unset PIP_NO_INDEX; \
     if ls /wheelhouse/*.whl >/dev/null 2>&1; then export PIP_FIND_LINKS=/wheelhouse; fi; \
     python3 -m venv /opt/buildtools; \
-    python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"]))' \
-        > build-requirements.txt; \
-    /opt/buildtools/bin/pip install --no-cache-dir --requirement build-requirements.txt
-COPY README.md ./
+    /opt/buildtools/bin/pip install --no-cache-dir --require-hashes --no-deps \
+        --requirement requirements-build.lock
+COPY pyproject.toml README.md ./
 COPY src/ src/
 RUN /opt/buildtools/bin/pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /dist . \
     && /opt/venv/bin/pip install --no-cache-dir --no-deps --no-compile --root /staging /dist/*.whl \
@@ -67,7 +71,7 @@ RUN /opt/buildtools/bin/pip wheel --no-cache-dir --no-deps --no-build-isolation 
 # slim: the dependency venv without build tools, caches and the dependencies' test suites,
 # extension modules stripped, and bytecode compiled for every dependency module the service
 # imports, so that a read-only root filesystem starts fast. Each step reports what it saved
-# in the build log ("TRIM ..."). Still only depends on pyproject.toml: cached across code
+# in the build log ("TRIM ..."). Still only depends on the lock: cached across code
 # changes. STRIP=0 skips stripping (it needs binutils: from the base image, else apt).
 FROM deps AS slim
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Fill a wheelhouse for air-gapped image builds: every runtime dependency of the project
-# (from pyproject.toml) and the build requirements (setuptools, wheel), as wheels for the
-# image's platform (Linux x86_64, CPython 3.11), resolved on a machine that can reach an index.
+# Fill a wheelhouse for air-gapped image builds: exactly the files requirements.lock and
+# requirements-build.lock pin (runtime dependencies, setuptools and wheel), as wheels for the
+# image's platform (Linux x86_64, CPython 3.11), on a machine that can reach an index.
+# --require-hashes: pip refuses any file whose sha256 the locks do not list, so the wheelhouse
+# holds what every other build installs.
 #
 #   scripts/build-wheelhouse.sh [DIR]          # default DIR: wheelhouse/ (in the build context)
 #   docker build --network none --build-arg PIP_NO_INDEX=1 \
@@ -16,16 +18,10 @@ PYTHON=${PYTHON:-python3}
 PY_VERSION=${PY_VERSION:-3.11}
 PLATFORMS=${PLATFORMS:-"manylinux_2_28_x86_64 manylinux_2_17_x86_64 manylinux2014_x86_64 linux_x86_64"}
 mkdir -p "$DIR"
-reqs=$(mktemp)
-trap 'rm -f "$reqs"' EXIT
-"$PYTHON" - >"$reqs" <<'PY'
-import tomllib
-meta = tomllib.load(open("pyproject.toml", "rb"))
-print("\n".join(meta["project"]["dependencies"] + meta["build-system"]["requires"]))
-PY
 platform_args=()
 for p in $PLATFORMS; do platform_args+=(--platform "$p"); done
-"$PYTHON" -m pip download --disable-pip-version-check --only-binary=:all: \
-  --python-version "$PY_VERSION" --implementation cp "${platform_args[@]}" \
-  --dest "$DIR" --requirement "$reqs"
+# The locks already hold the whole dependency closure: --no-deps resolves nothing new.
+"$PYTHON" -m pip download --disable-pip-version-check --only-binary=:all: --no-deps \
+  --require-hashes --python-version "$PY_VERSION" --implementation cp "${platform_args[@]}" \
+  --dest "$DIR" --requirement requirements.lock --requirement requirements-build.lock
 echo "[build-wheelhouse] $(find "$DIR" -name '*.whl' | wc -l) wheels, $(du -sh "$DIR" | cut -f1) in $DIR"

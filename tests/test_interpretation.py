@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,10 +30,14 @@ from regression_analyzer.report import (
     TestResult as StatTest,  # aliased: pytest would try to collect Test*
 )
 
+# The version a report carries; pyproject.toml is its only source.
+PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
+VERSION = tomllib.loads(PYPROJECT.read_text())["project"]["version"]
+
 
 def _report(model: ModelSummary, diagnostics: Diagnostics, **extra: Any) -> Report:
     fields: dict[str, Any] = {
-        "version": "0.1.0",
+        "version": VERSION,
         "source": SourceInfo(file="sales.csv", kind="csv", encoding="utf-8", delimiter=","),
         "rows": 203,
         "row_numbering": "CSV line numbers in sales.csv (line 1 is the header)",

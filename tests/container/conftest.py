@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import time
+import tomllib
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,7 +28,9 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 TAG = "regression-analyzer:test"
 DEFAULT_BASE = "regression-analyzer/python-base:3.11"
-VERSION = "0.1.0+container-test"
+PROJECT_VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+# A local part the package metadata never has: proves /health reports the build argument.
+VERSION = f"{PROJECT_VERSION}+container-test"
 APP_UID = 1000
 
 

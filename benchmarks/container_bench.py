@@ -6,10 +6,16 @@
 - build time cold (--no-cache) and after a code-only change in a copy of the build context,
   with the proof that the dependency layers came from the cache;
 - time from `docker run` to the first health answer, and to Docker's `healthy` status with
-  the image's own 30 s interval (Docker 20.10 probes first after one interval) and with
-  `--health-interval 1s`;
+  the image's own HEALTHCHECK (median of 3; Docker 20.10 probes first after one interval)
+  and with `--health-interval 1s`;
+- the CPU time (user + sys) of one run of the image's health probe, measured inside the
+  container over 50 runs, and what it costs per minute at the image's interval
+  (`--health-only` prints just these health figures for an existing `--image`);
 - idle memory (docker stats --no-stream), peak memory while analysing 100k and 1M rows
-  (cgroup v1 memory.max_usage_in_bytes, or docker stats polling), `docker stop` time.
+  (cgroup v1 memory.max_usage_in_bytes, or docker stats polling), `docker stop` time;
+- tasks (processes + threads, what `pids_limit` counts: the cgroup's pids.current) idle and
+  at their peak during two uploads and two concurrent analyses, for WORKERS=2 and 8
+  (`--pids-only` prints just these), to size compose's and the role's pids_limit.
 """
 
 from __future__ import annotations
@@ -30,11 +36,13 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from tests.container.conftest import PROJECT_VERSION as VERSION  # noqa: E402
 from tests.container.conftest import csv_bytes  # noqa: E402
 
 CONTEXT_FILES = [
     "Dockerfile", ".dockerignore", "pyproject.toml", "README.md", "src", "wheelhouse",
-    "scripts/container-bytecode.py", "scripts/container-mplconfig.py",
+    "requirements.lock", "requirements-build.lock", "scripts/container-bytecode.py",
+    "scripts/container-mplconfig.py", "scripts/container-healthcheck.py",
 ]  # fmt: skip
 
 
@@ -49,7 +57,7 @@ def build(context: Path, tag: str, base: str, *extra: str) -> tuple[float, str]:
     start = time.monotonic()
     out = sh(
         "docker", "build", *extra, "--build-arg", f"BASE_IMAGE={base}",
-        "--build-arg", "VERSION=0.1.0-bench", "-t", tag, str(context),
+        "--build-arg", f"VERSION={VERSION}-bench", "-t", tag, str(context),
     )  # fmt: skip
     return time.monotonic() - start, out
 
@@ -129,6 +137,142 @@ def wait_healthy(name: str, since: float, timeout: float = 120) -> float:
     raise SystemExit("never healthy")
 
 
+# Runs inside the container: the probe command N times, CPU from RUSAGE_CHILDREN (the probe
+# processes only, not docker exec or this driver).
+PROBE_DRIVER = """
+import json, resource, subprocess, sys, time
+cmd, n = json.loads(sys.argv[1]), int(sys.argv[2])
+before = resource.getrusage(resource.RUSAGE_CHILDREN)
+start = time.monotonic()
+codes = [subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+         for _ in range(n)]
+wall = time.monotonic() - start
+after = resource.getrusage(resource.RUSAGE_CHILDREN)
+cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+print(json.dumps({"cpu_s": cpu / n, "wall_s": wall / n, "failures": sum(c != 0 for c in codes)}))
+"""
+
+
+def health_config(image: str) -> dict:
+    return json.loads(sh("docker", "image", "inspect", image))[0]["Config"]["Healthcheck"]
+
+
+def probe_command(config: dict) -> list[str]:
+    kind, *rest = config["Test"]
+    return rest if kind == "CMD" else ["/bin/sh", "-c", rest[0]]
+
+
+def health_figures(image: str, runs: int = 3, probes: int = 50) -> None:
+    """Time to `healthy` with the image's own HEALTHCHECK, and the CPU cost of its probe."""
+    config = health_config(image)
+    interval = config.get("Interval", 30 * 10**9) / 1e9
+    print(f"HEALTHCHECK: {json.dumps(probe_command(config))}")
+    print(f"    interval {interval:g} s, timeout {config.get('Timeout', 0) / 1e9:g} s, "
+          f"start period {config.get('StartPeriod', 0) / 1e9:g} s, "
+          f"retries {config.get('Retries')}")  # fmt: skip
+    times = []
+    for _ in range(runs):
+        name, _port, to_http = run(image)
+        times.append(wait_healthy(name, time.monotonic() - to_http))
+        if len(times) < runs:
+            sh("docker", "rm", "-f", "-v", name)
+    print(f"docker run -> healthy, image's HEALTHCHECK: {sorted(times)[runs // 2]:6.1f} s "
+          f"(median of {runs}: {', '.join(f'{t:.1f}' for t in times)})")  # fmt: skip
+    out = sh(
+        "docker", "exec", name, "python", "-I", "-S", "-c", PROBE_DRIVER,
+        json.dumps(probe_command(config)), str(probes), timeout=600,
+    )  # fmt: skip
+    figures = json.loads(out.strip().splitlines()[-1])
+    sh("docker", "rm", "-f", "-v", name)
+    per_minute = figures["cpu_s"] * 60 / interval
+    print(f"one probe: CPU {figures['cpu_s'] * 1000:.1f} ms (user+sys), "
+          f"wall {figures['wall_s'] * 1000:.1f} ms (mean of {probes}, "
+          f"{figures['failures']} failed)")  # fmt: skip
+    print(f"probe CPU at a {interval:g} s interval: {per_minute * 1000:.0f} ms per minute "
+          f"= {per_minute / 60 * 100:.2f} % of one core")  # fmt: skip
+
+
+def cgroup_pids(container_id: str) -> int:
+    for path in (
+        f"/sys/fs/cgroup/pids/docker/{container_id}/pids.current",
+        f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/pids.current",
+    ):
+        if os.path.exists(path):
+            return int(Path(path).read_text())
+    raise SystemExit("no pids cgroup found for the container")
+
+
+def upload_id(url: str, rows: int, seed: int) -> str:
+    files = {"file": (f"t{seed}.csv", csv_bytes(rows, seed=seed))}
+    r = requests.post(f"{url}/upload", files=files, timeout=600)
+    r.raise_for_status()
+    return r.json()["upload_id"]
+
+
+def wait_job(url: str, job: str) -> None:
+    while requests.get(f"{url}/results/{job}", timeout=60).json()["status"] not in (
+        "completed",
+        "failed",
+    ):
+        time.sleep(0.2)
+
+
+def peak_tasks(name: str, port: int, rows: int) -> tuple[int, int]:
+    """(idle, peak) pids.current while two uploads are previewed and two analyses run."""
+    cid = json.loads(sh("docker", "inspect", name))[0]["Id"]
+    time.sleep(3)  # the forkserver warm-up runs right after the start
+    idle = cgroup_pids(cid)
+    peak = [idle]
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.is_set():
+            peak.append(cgroup_pids(cid))
+            time.sleep(0.02)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    url = f"http://127.0.0.1:{port}/api/v1"
+    uploads: list[str] = []
+    senders = [
+        threading.Thread(target=lambda s=seed: uploads.append(upload_id(url, rows, s)))
+        for seed in (1, 2)
+    ]
+    for t in senders:
+        t.start()
+    for t in senders:
+        t.join()
+    body = {"target": "y", "skip_llm": True}
+    jobs = [
+        requests.post(f"{url}/analyze", json={**body, "upload_id": u}, timeout=60).json()["job_id"]
+        for u in uploads
+    ]
+    for job in jobs:
+        wait_job(url, job)
+    stop.set()
+    poller.join()
+    return idle, max(peak)
+
+
+def pids_figures(image: str, rows: int = 200_000) -> None:
+    """Tasks (what pids_limit counts) in a compose-like container, for two WORKERS values."""
+    hardened = ["--read-only", "--tmpfs", "/tmp:rw,noexec,nosuid,nodev", "--cap-drop", "ALL",
+                "--security-opt", "no-new-privileges", "--memory", "2g", "--cpus", "2"]  # fmt: skip
+    for workers in (2, 8):
+        name, port, _ = run(image, *hardened, "-e", f"WORKERS={workers}")
+        idle, peak = peak_tasks(name, port, rows)
+        print(f"tasks (pids.current), WORKERS={workers}: idle {idle}, peak {peak} during "
+              f"2 uploads + 2 analyses of {rows:,} rows")  # fmt: skip
+        print(f"    threads per process after: {docker_threads(name)}")
+        sh("docker", "rm", "-f", "-v", name)
+
+
+def docker_threads(name: str) -> str:
+    script = "for p in /proc/[0-9]*; do echo $(cat $p/comm) $(ls $p/task | wc -l); done"
+    out = sh("docker", "exec", name, "sh", "-c", script)
+    return ", ".join(line for line in out.splitlines() if line.strip())
+
+
 def analyse_peak(name: str, port: int, rows: int) -> tuple[float, float, float | None]:
     """(seconds, max polled MB, cgroup peak MB) for one skip_llm analysis of `rows` rows."""
     cid = json.loads(sh("docker", "inspect", name))[0]["Id"]
@@ -168,8 +312,20 @@ def main() -> None:
         "REGRESSION_ANALYZER_BASE_IMAGE", "regression-analyzer/python-base:3.11"))  # fmt: skip
     ap.add_argument("--no-cold", action="store_true", help="skip the --no-cache build")
     ap.add_argument("--no-1m", action="store_true", help="skip the 1M-row analysis")
+    ap.add_argument(
+        "--health-only", action="store_true", help="only the health figures of --image, no build"
+    )
+    ap.add_argument(
+        "--pids-only", action="store_true", help="only the task counts of --image, no build"
+    )
     args = ap.parse_args()
     print(f"load average at start: {os.getloadavg()}, cpus: {os.cpu_count()}")
+    if args.health_only or args.pids_only:
+        if args.health_only:
+            health_figures(args.image)
+        if args.pids_only:
+            pids_figures(args.image)
+        return
 
     with tempfile.TemporaryDirectory(prefix="ra-bench-ctx-") as tmp:
         ctx = Path(tmp)
@@ -185,7 +341,7 @@ def main() -> None:
         init.write_text(init.read_text() + f"\n# bench {time.time()}\n")
         seconds, log = build(ctx, args.image, args.base)
         cached, rebuilt = steps_cached(log)
-        deps_cached = any("pip install" in s and "requirements.txt" in s for s in cached)
+        deps_cached = any("pip install" in s and "requirements.lock" in s for s in cached)
         print(f"build, code-only change:                  {seconds:6.1f} s "
               f"({len(cached)} steps cached, {len(rebuilt)} rebuilt; "
               f"dependency install cached: {deps_cached})")  # fmt: skip
@@ -200,10 +356,9 @@ def main() -> None:
         if line and not line.startswith("0B"):
             print(f"    layer {line[:110]}")
 
+    health_figures(args.image)
     name, port, to_http = run(args.image)
-    started = time.monotonic() - to_http
     print(f"docker run -> first health answer:        {to_http:6.1f} s")
-    print(f"docker run -> healthy (30 s interval):    {wait_healthy(name, started):6.1f} s")
     time.sleep(5)
     print(f"idle memory (docker stats):               {mem_mb(name):6.0f} MiB")
     start = time.monotonic()
@@ -218,7 +373,8 @@ def main() -> None:
     print(f"docker run -> healthy (--health-interval 1s): {wait_healthy(name, started):6.1f} s")
     sh("docker", "rm", "-f", "-v", name)
 
-    hardened = ["--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL",
+    pids_figures(args.image)
+    hardened = ["--read-only", "--tmpfs", "/tmp:rw,noexec,nosuid,nodev", "--cap-drop", "ALL",
                 "--security-opt", "no-new-privileges"]  # fmt: skip
     sizes = [(100_000, ["--memory", "512m", "--cpus", "0.5"])]
     if not args.no_1m:

@@ -10,14 +10,15 @@ import os
 import shlex
 import subprocess
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
 import yaml
 
 CONTAINER = "regression-analyzer"
-IMAGE = "regression-analyzer:0.1.0"
 UID = 1000
+GROUP = "regression-analyzer"
 PORT = 8000
 BASE = f"http://127.0.0.1:{PORT}/api/v1"
 SECRETS_DIR = "/etc/regression-analyzer/secrets"
@@ -27,6 +28,9 @@ SCENARIO_DIR = Path(
     os.environ.get("MOLECULE_SCENARIO_DIRECTORY", Path(__file__).resolve().parents[1])
 )
 PROJECT_DIR = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", SCENARIO_DIR.parents[1]))
+# The image tag is the version in pyproject.toml (the role's default): its only home.
+VERSION = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())["project"]["version"]
+IMAGE = f"regression-analyzer:{VERSION}"
 EPHEMERAL_DIR = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY")
 VAULT_PASSWORD_FILE = PROJECT_DIR / "molecule" / "vault-password.test-only.txt"
 # The values molecule.yml's group_vars set.
@@ -70,14 +74,17 @@ def test_container_running(inspect):
     assert inspect["Config"]["Image"] == IMAGE
 
 
-def test_configured_user_is_1000(inspect):
-    assert inspect["Config"]["User"].split(":")[0] == str(UID)
+def test_configured_user_is_1000_with_the_service_group(host, inspect):
+    gid = host.group(GROUP).gid
+    assert inspect["Config"]["User"] == f"{UID}:{gid}"
 
 
 def test_main_process_runs_as_1000(host, inspect):
     pid = inspect["State"]["Pid"]
     uids = host.check_output(f"awk '/^Uid:/ {{print $2, $3}}' /proc/{pid}/status").split()
     assert uids == [str(UID), str(UID)]
+    gids = host.check_output(f"awk '/^Gid:/ {{print $2, $3}}' /proc/{pid}/status").split()
+    assert gids == [str(host.group(GROUP).gid)] * 2
     assert host.check_output(f"docker exec {CONTAINER} id -u").strip() == str(UID)
 
 
@@ -108,13 +115,14 @@ def test_limits_and_reservations(inspect):
 def test_hardening(inspect):
     hc = inspect["HostConfig"]
     assert hc["ReadonlyRootfs"] is True
-    assert "/tmp" in hc["Tmpfs"]
+    assert {"noexec", "nosuid", "nodev"} <= set(hc["Tmpfs"]["/tmp"].split(","))
+    assert hc["PidsLimit"] == 256
     assert hc["CapDrop"] == ["ALL"] or "ALL" in hc["CapDrop"]
     assert any(o.startswith("no-new-privileges") for o in hc["SecurityOpt"])
     assert hc["RestartPolicy"]["Name"] == "unless-stopped"
     assert hc["LogConfig"]["Type"] == "json-file"
     assert hc["LogConfig"]["Config"] == {"max-size": "5m", "max-file": "3"}
-    assert hc["PortBindings"]["8000/tcp"][0]["HostPort"] == str(PORT)
+    assert hc["PortBindings"]["8000/tcp"] == [{"HostIp": "127.0.0.1", "HostPort": str(PORT)}]
 
 
 def test_volumes(inspect):
@@ -125,10 +133,10 @@ def test_volumes(inspect):
 
 
 @pytest.mark.parametrize("path", ["/data", "/output"])
-def test_host_dirs_owned_by_1000(host, path):
+def test_host_dirs_belong_to_root_and_the_service_group(host, path):
     d = host.file(path)
     assert d.is_directory
-    assert d.uid == UID
+    assert (d.user, d.group, d.mode) == ("root", GROUP, 0o2770)
 
 
 def test_upload_lands_in_host_data_dir(host):
@@ -138,7 +146,7 @@ def test_upload_lands_in_host_data_dir(host):
     info = json.loads(out)
     stored = host.file(f"/data/uploads/{info['upload_id']}/{info['filename']}")
     assert stored.exists
-    assert stored.uid == UID
+    assert (stored.uid, stored.group) == (UID, GROUP)
     assert stored.content_string.startswith("x,y")
 
 
@@ -155,13 +163,13 @@ def test_env_file_mode_and_no_secret(host, secret_values):
 def test_secret_files_hold_vaulted_keys(host, vaults):
     original, rotated = vaults
     d = host.file(SECRETS_DIR)
-    assert (d.user, d.gid, d.mode) == ("root", UID, 0o750)
+    assert (d.user, d.group, d.mode) == ("root", GROUP, 0o750)
     for name, key, allowed in [
         ("anthropic_api_key", "vault_regression_analyzer_anthropic_api_key", [original, rotated]),
         ("openai_api_key", "vault_regression_analyzer_openai_api_key", [original]),
     ]:
         f = host.file(f"{SECRETS_DIR}/{name}")
-        assert (f.user, f.gid, f.mode) == ("root", UID, 0o440)
+        assert (f.user, f.group, f.mode) == ("root", GROUP, 0o440)
         # after the side effect the Anthropic key is the rotated one; verify alone: the original
         assert f.content_string.strip() in {v[key] for v in allowed}
     # readable by uid 1000 inside the container (read-only mount)

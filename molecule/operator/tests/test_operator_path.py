@@ -425,8 +425,34 @@ def test_every_host_runs_the_locked_build(host):
     assert f"lock {lock[:12]}" in last
 
 
+def test_userns_remap_moves_the_service_off_the_hosts_uids(host):
+    """The runbook's option: the engine remapped, the data handed over, still served."""
+    edit_vars({"regression_analyzer_docker_userns_remap": "true"})
+    result, recap = deploy()
+    assert result.returncode == 0, tail(result)
+    assert recap["changed"] > 0
+    assert "name=userns" in host.check_output("docker info --format '{{json .SecurityOptions}}'")
+    offset = int(host.check_output("awk -F: '$1 == \"dockremap\" {print $2; exit}' /etc/subuid"))
+    wait_healthy(host)
+    pid = inspect(host)["State"]["Pid"]
+    uid = host.check_output(f"awk '/^Uid:/ {{print $2}}' /proc/{pid}/status")
+    assert int(uid) == offset + 1000
+    # What was stored before is served, and nothing on the host belongs to uid 1000 any more.
+    code, body = curl(host, f"/results/{state['job_id']}")
+    assert code == 200 and json.loads(body)["status"] == "completed"
+    assert host.check_output("find /data /output -uid 1000 | head -3") == ""
+    assert host.file(f"/data/uploads/{state['upload_id']}").uid == offset + 1000
+    code, body = curl(host, "/upload", "-F", "file=@/tmp/t.csv")
+    assert code in (200, 201), body
+    probe = host.run(f"su {LOGIN_USER} -s /bin/sh -c 'cat {SECRETS_DIR}/api_token'")
+    assert probe.rc != 0
+    again, recap = deploy()
+    assert again.returncode == 0, tail(again)
+    assert recap["changed"] == 0, tail(again)
+
+
 def test_no_secret_in_the_operators_output(host):
-    assert len(state["outputs"]) >= 6
+    assert len(state["outputs"]) >= 8
     for output in state["outputs"]:
         for value in state["secrets"]:
             assert value not in output

@@ -1,8 +1,8 @@
 """The command line: `regression-analyzer analyze | providers | serve`.
 
-A thin shell around pipeline.run_analysis. Errors are mapped here, once: InputError -> exit 2,
-anything else -> exit 1, each as one line on stderr and never a traceback (set
-REGRESSION_ANALYZER_DEBUG=1 to see one).
+A thin shell around pipeline.run_analysis. Errors are mapped here, once: InputError and
+ConfigurationError (a bad setting, an unwritable folder) -> exit 2, anything else -> exit 1,
+each as one line on stderr and never a traceback (set REGRESSION_ANALYZER_DEBUG=1 to see one).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__
-from .errors import InputError
+from .errors import ConfigurationError, InputError
 
 if TYPE_CHECKING:  # the report (pydantic, the stats results) loads only for `analyze`
     from .report import Report
@@ -39,7 +39,7 @@ def _run_guarded(action: Callable[[], None]) -> None:
     """Run action, turning every exception into one line and the documented exit code."""
     try:
         action()
-    except InputError as exc:
+    except (InputError, ConfigurationError) as exc:
         _fail(EXIT_BAD_INPUT, str(exc))
     except (KeyboardInterrupt, SystemExit):
         raise

@@ -41,6 +41,11 @@ class LimitExceededError(InputError):
     range): refused before the work it would cost is spent. The message names the limit."""
 
 
+class ConfigurationError(RegressionAnalyzerError):
+    """The service cannot start as configured: an invalid setting, or a folder it cannot
+    write (CLI exit 2). The message names the variable or folder and what would fix it."""
+
+
 class LLMError(RegressionAnalyzerError):
     """A language-model provider failed after its retries. Never reaches the user as a failure:
     the pipeline falls back to heuristics and says so in the report."""

@@ -5,11 +5,17 @@ from __future__ import annotations
 import uvicorn
 
 from .settings import get_settings
+from .storage_dirs import check_storage_dirs
 
 
 def run_server(host: str = "127.0.0.1", port: int | None = None) -> None:
-    """Serve ``regression_analyzer.api.main:app``; port defaults to $PORT (8000)."""
+    """Serve ``regression_analyzer.api.main:app``; port defaults to $PORT (8000).
+
+    Invalid settings and unwritable storage folders raise ConfigurationError before the
+    port is bound (the CLI turns it into one line and exit code 2).
+    """
     settings = get_settings()
+    check_storage_dirs(settings)
     trusted = settings.forwarded_allow_ips.strip()
     uvicorn.run(
         "regression_analyzer.api.main:app",

@@ -12,10 +12,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ..credentials import read_secret
+from ..errors import ConfigurationError
+
+# A value longer than this is cut in error messages (settings hold no secrets, but a stray
+# paste can be long).
+_SHOWN_VALUE_CHARS = 40
 
 
 class Settings(BaseSettings):
@@ -86,7 +91,34 @@ class Settings(BaseSettings):
         return read_secret("API_TOKEN")
 
 
+def describe_invalid_settings(error: ValidationError) -> str:
+    """One line naming each invalid variable, its value and what it expects.
+
+    e.g. ``RATE_LIMIT='abc' is invalid: input should be a valid integer (analyses per minute
+    per client; 0 = off)`` instead of pydantic's multi-line report on field names.
+    """
+    problems = []
+    for problem in error.errors():
+        field = str(problem["loc"][0]) if problem["loc"] else "?"
+        value = repr(problem.get("input"))
+        if len(value) > _SHOWN_VALUE_CHARS:
+            value = value[: _SHOWN_VALUE_CHARS - 3] + "..."
+        expects = problem["msg"][:1].lower() + problem["msg"][1:]
+        info = Settings.model_fields.get(field)
+        meaning = f" ({info.description})" if info is not None and info.description else ""
+        problems.append(f"{field.upper()}={value} is invalid: {expects}{meaning}")
+    return "; ".join(problems) + " (see the settings table in the README)"
+
+
+def load_settings() -> Settings:
+    """Settings from the environment; an invalid value raises ConfigurationError naming it."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigurationError(describe_invalid_settings(exc)) from None
+
+
 @lru_cache
 def get_settings() -> Settings:
     """The process-wide settings (a FastAPI dependency; override it in tests)."""
-    return Settings()
+    return load_settings()

@@ -1,6 +1,7 @@
-# syntax=docker/dockerfile:1
 # regression-analyzer web service. Builds with the classic builder (no BuildKit features)
-# and with BuildKit. Registry-less sites: scripts/build-base-image.sh, then
+# and with BuildKit (compose v2). No `# syntax=` line: it makes BuildKit fetch its
+# Dockerfile frontend from Docker Hub, which a registry-less site cannot.
+# Registry-less sites: scripts/build-base-image.sh, then
 #   docker build --build-arg BASE_IMAGE=regression-analyzer/python-base:3.11 .
 # Air-gapped / private index: docs/container.md.
 
@@ -64,7 +65,8 @@ RUN [ -n "${PIP_INDEX_URL:-}" ] || unset PIP_INDEX_URL; \
 COPY pyproject.toml README.md ./
 COPY src/ src/
 RUN /opt/buildtools/bin/pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /dist . \
-    && /opt/venv/bin/pip install --no-cache-dir --no-deps --no-compile --root /staging /dist/*.whl \
+    && /opt/venv/bin/pip install --no-cache-dir --no-deps --no-compile --no-warn-script-location \
+        --root /staging /dist/*.whl \
     && /opt/venv/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash -s /staging -p / /staging
 
 # ---------------------------------------------------------------------------------------

@@ -1,0 +1,60 @@
+"""The image refuses to start on what would otherwise be a silent restart loop: a /data or
+/output that uid 1000 cannot write, or an invalid setting. Exit code 2 and one line that
+names the folder or variable, the uid and the fix."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from .conftest import APP_UID, docker, host_dir
+
+pytestmark = [pytest.mark.container]
+
+# As docker-compose.yml and the Ansible role run it.
+HARDENED = ["--read-only", "--tmpfs", "/tmp:rw,noexec,nosuid,nodev", "--cap-drop", "ALL"]
+
+
+def start_once(image: str, *options: str) -> tuple[int, str]:
+    """`docker run` in the foreground: the exit code and everything the container printed."""
+    result = docker("run", "--rm", *HARDENED, *options, image, check=False, timeout=90)
+    return result.returncode, result.stdout + result.stderr
+
+
+def one_line(code: int, output: str) -> str:
+    assert code == 2, (code, output)
+    lines = output.strip().splitlines()
+    assert len(lines) == 1, output
+    assert "Traceback" not in output and "internal error" not in output
+    return lines[0]
+
+
+def test_root_owned_data_folder(image: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """What Docker does to a missing bind-mount source: creates it owned by root."""
+    data = tmp_path_factory.mktemp("root-owned-data")
+    os.chmod(data, 0o755)  # owned by the test's user (root in CI): not uid 1000
+    output = host_dir(tmp_path_factory, "output")
+    line = one_line(*start_once(image, "-v", f"{data}:/data", "-v", f"{output}:/output"))
+    assert line.startswith(
+        f"error: DATA_DIR folder /data is not writable by uid {APP_UID} (gid {APP_UID}): "
+        "Permission denied"
+    )
+    assert f"sudo chown -R {APP_UID}:{APP_UID} /data" in line
+    assert "host folder mounted there" in line
+
+
+def test_read_only_output(image: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    data, output = host_dir(tmp_path_factory, "data"), host_dir(tmp_path_factory, "output")
+    line = one_line(*start_once(image, "-v", f"{data}:/data", "-v", f"{output}:/output:ro"))
+    assert line.startswith(
+        f"error: OUTPUT_DIR folder /output is not writable by uid {APP_UID} (gid {APP_UID}): "
+        "Read-only file system; mount it read-write"
+    )
+    assert not any(data.iterdir()) or [p.name for p in data.iterdir()] == ["uploads"]
+
+
+def test_invalid_setting(image: str) -> None:
+    line = one_line(*start_once(image, "-e", "RATE_LIMIT=abc"))
+    assert line.startswith("error: RATE_LIMIT='abc' is invalid: input should be a valid integer")
+    assert "analyses per minute per client" in line

@@ -189,16 +189,14 @@ def fetch_chart(sh: Shell, job_id: str) -> bytes:
     return chart.read_bytes()
 
 
-def local_analysis() -> dict:
+def local_analysis(out: Path) -> dict:
     """The same table through the pipeline in this process, as the reference for the
     container's numbers (the image must not change them)."""
     from regression_analyzer.pipeline import AnalysisOptions, run_analysis
 
-    out = Path(os.environ.get("TMPDIR", "/tmp")) / f"compose-ref-{os.getpid()}"
     report = run_analysis(
         ROOT / "examples" / "sales.csv", AnalysisOptions(target="revenue", use_llm=False), out
     )
-    shutil.rmtree(out, ignore_errors=True)
     return json.loads(report.model_dump_json())
 
 
@@ -211,7 +209,7 @@ def no_warnings(output: str) -> None:
     assert not warnings, "\n".join(warnings)
 
 
-def test_readme_compose_path_from_a_fresh_clone(shell: Shell) -> None:
+def test_readme_compose_path_from_a_fresh_clone(shell: Shell, tmp_path: Path) -> None:
     steps = bash_blocks(readme_section("The container"))[0]
     for script in ("bash scripts/start-docker-engine.sh", "bash scripts/build-base-image.sh"):
         shell.ok(command(steps, script))  # quick when the engine runs and the base exists
@@ -236,7 +234,8 @@ def test_readme_compose_path_from_a_fresh_clone(shell: Shell) -> None:
     report = state["report"]
     rows_in_file = len((ROOT / "examples/sales.csv").read_text().strip().splitlines()) - 1
     assert (report["target"], report["rows"]) == ("revenue", rows_in_file)
-    reference = {c["name"]: c["estimate"] for c in local_analysis()["model"]["coefficients"]}
+    local = local_analysis(tmp_path / "local")["model"]["coefficients"]
+    reference = {c["name"]: c["estimate"] for c in local}
     served = {c["name"]: c["estimate"] for c in report["model"]["coefficients"]}
     assert served.keys() == reference.keys()
     for name, estimate in reference.items():

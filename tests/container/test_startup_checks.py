@@ -51,7 +51,9 @@ def test_read_only_output(image: str, tmp_path_factory: pytest.TempPathFactory) 
         f"error: OUTPUT_DIR folder /output is not writable by uid {APP_UID} (gid {APP_UID}): "
         "Read-only file system; mount it read-write"
     )
-    assert not any(data.iterdir()) or [p.name for p in data.iterdir()] == ["uploads"]
+    # DATA_DIR passed (its uploads/ exists, no probe file left), nothing else was written.
+    assert [p.name for p in data.iterdir()] == ["uploads"]
+    assert not any((data / "uploads").iterdir())
 
 
 def test_invalid_setting(image: str) -> None:

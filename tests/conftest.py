@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def write_linear_table(path: Path, rows: int = 200, seed: int = 1) -> dict[str, float]:

@@ -5,7 +5,6 @@ line on stderr naming the variable, the folder, the uid and the fix, and no port
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,17 +13,12 @@ import pytest
 
 from regression_analyzer.api.settings import get_settings
 from regression_analyzer.api.storage_dirs import check_storage_dirs
+from tests.conftest import free_port
 
 # As root every folder is writable. Dropping the capabilities that bypass file permissions
 # (root keeps its uid, so the venv's interpreter under /root stays readable) makes root meet
 # the same "Permission denied" as any other user.
 WITHOUT_DAC_BYPASS = ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner", "--"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def serve(
@@ -48,16 +42,13 @@ def serve(
 
 
 def one_line(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 2, (result.returncode, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    """The one line a refused start printed (stdout and stderr together), after exit code 2."""
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, (result.returncode, output)
+    lines = output.strip().splitlines()
+    assert len(lines) == 1, output
+    assert "Traceback" not in output and "internal error" not in output
     return lines[0]
-
-
-@pytest.fixture
-def cwd(tmp_path: Path) -> Path:
-    return tmp_path
 
 
 @pytest.mark.parametrize(
@@ -70,40 +61,40 @@ def cwd(tmp_path: Path) -> Path:
     ],
 )
 def test_invalid_setting_names_the_variable(
-    cwd: Path, variable: str, value: str, expects: str
+    tmp_path: Path, variable: str, value: str, expects: str
 ) -> None:
-    line = one_line(serve(cwd, {variable: value}))
+    line = one_line(serve(tmp_path, {variable: value}))
     assert line.startswith(f"error: {variable}=")
     assert value.upper() in line.upper() and expects in line
     assert "ValidationError" not in line
-    assert not (cwd / "data").exists()  # refused before anything was created
+    assert not (tmp_path / "data").exists()  # refused before anything was created
 
 
-def test_unwritable_data_dir_names_folder_uid_and_fix(cwd: Path) -> None:
-    data = cwd / "data"
+def test_unwritable_data_dir_names_folder_uid_and_fix(tmp_path: Path) -> None:
+    data = tmp_path / "data"
     data.mkdir(mode=0o555)
     os.chmod(data, 0o555)
     uid = os.geteuid()
-    line = one_line(serve(cwd, {}, obey_permissions=True))
+    line = one_line(serve(tmp_path, {}, obey_permissions=True))
     assert line.startswith(f"error: DATA_DIR folder {data} is not writable by uid {uid}")
     assert "Permission denied" in line
     assert f"chown -R {uid}:" in line and str(data) in line
 
 
-def test_unwritable_sub_folder_is_found_before_the_first_upload(cwd: Path) -> None:
+def test_unwritable_sub_folder_is_found_before_the_first_upload(tmp_path: Path) -> None:
     """A writable OUTPUT_DIR whose jobs/ folder another user owns (e.g. an earlier run as
     root) fails at start-up, not at the first analysis."""
-    output = cwd / "output"
+    output = tmp_path / "output"
     (output / "jobs").mkdir(parents=True)
     os.chmod(output / "jobs", 0o555)
-    line = one_line(serve(cwd, {}, obey_permissions=True))
+    line = one_line(serve(tmp_path, {}, obey_permissions=True))
     assert f"OUTPUT_DIR folder {output / 'jobs'} is not writable" in line
 
 
-def test_file_in_place_of_folder(cwd: Path) -> None:
-    (cwd / "blocker").write_text("not a folder")
-    line = one_line(serve(cwd, {"OUTPUT_DIR": str(cwd / "blocker" / "out")}))
-    assert f"OUTPUT_DIR folder {cwd / 'blocker' / 'out'} cannot be created" in line
+def test_file_in_place_of_folder(tmp_path: Path) -> None:
+    (tmp_path / "blocker").write_text("not a folder")
+    line = one_line(serve(tmp_path, {"OUTPUT_DIR": str(tmp_path / "blocker" / "out")}))
+    assert f"OUTPUT_DIR folder {tmp_path / 'blocker' / 'out'} cannot be created" in line
     assert "a file stands in its place" in line
 
 

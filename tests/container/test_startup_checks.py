@@ -5,8 +5,11 @@ names the folder or variable, the uid and the fix."""
 from __future__ import annotations
 
 import os
+import subprocess
 
 import pytest
+
+from tests.test_serve_startup import one_line
 
 from .conftest import APP_UID, docker, host_dir
 
@@ -16,18 +19,9 @@ pytestmark = [pytest.mark.container]
 HARDENED = ["--read-only", "--tmpfs", "/tmp:rw,noexec,nosuid,nodev", "--cap-drop", "ALL"]
 
 
-def start_once(image: str, *options: str) -> tuple[int, str]:
-    """`docker run` in the foreground: the exit code and everything the container printed."""
-    result = docker("run", "--rm", *HARDENED, *options, image, check=False, timeout=90)
-    return result.returncode, result.stdout + result.stderr
-
-
-def one_line(code: int, output: str) -> str:
-    assert code == 2, (code, output)
-    lines = output.strip().splitlines()
-    assert len(lines) == 1, output
-    assert "Traceback" not in output and "internal error" not in output
-    return lines[0]
+def start_once(image: str, *options: str) -> subprocess.CompletedProcess[str]:
+    """`docker run` in the foreground: its exit code and what the container printed."""
+    return docker("run", "--rm", *HARDENED, *options, image, check=False, timeout=90)
 
 
 def test_root_owned_data_folder(image: str, tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -35,7 +29,7 @@ def test_root_owned_data_folder(image: str, tmp_path_factory: pytest.TempPathFac
     data = tmp_path_factory.mktemp("root-owned-data")
     os.chmod(data, 0o755)  # owned by the test's user (root in CI): not uid 1000
     output = host_dir(tmp_path_factory, "output")
-    line = one_line(*start_once(image, "-v", f"{data}:/data", "-v", f"{output}:/output"))
+    line = one_line(start_once(image, "-v", f"{data}:/data", "-v", f"{output}:/output"))
     assert line.startswith(
         f"error: DATA_DIR folder /data is not writable by uid {APP_UID} (gid {APP_UID}): "
         "Permission denied"
@@ -46,7 +40,7 @@ def test_root_owned_data_folder(image: str, tmp_path_factory: pytest.TempPathFac
 
 def test_read_only_output(image: str, tmp_path_factory: pytest.TempPathFactory) -> None:
     data, output = host_dir(tmp_path_factory, "data"), host_dir(tmp_path_factory, "output")
-    line = one_line(*start_once(image, "-v", f"{data}:/data", "-v", f"{output}:/output:ro"))
+    line = one_line(start_once(image, "-v", f"{data}:/data", "-v", f"{output}:/output:ro"))
     assert line.startswith(
         f"error: OUTPUT_DIR folder /output is not writable by uid {APP_UID} (gid {APP_UID}): "
         "Read-only file system; mount it read-write"
@@ -57,6 +51,6 @@ def test_read_only_output(image: str, tmp_path_factory: pytest.TempPathFactory) 
 
 
 def test_invalid_setting(image: str) -> None:
-    line = one_line(*start_once(image, "-e", "RATE_LIMIT=abc"))
+    line = one_line(start_once(image, "-e", "RATE_LIMIT=abc"))
     assert line.startswith("error: RATE_LIMIT='abc' is invalid: input should be a valid integer")
     assert "analyses per minute per client" in line

@@ -255,7 +255,8 @@ def test_readme_compose_path_from_a_fresh_clone(shell: Shell, tmp_path: Path) ->
 
 @pytest.mark.parametrize("shell", ["v1"], indirect=True)
 def test_bind_mount_variant_needs_its_chown_and_says_so(shell: Shell) -> None:
-    mkdir, up = bash_blocks(readme_section("The container"))[1]
+    blocks = bash_blocks(readme_section("The container"))
+    steps, (mkdir, up) = blocks[0], blocks[1]
     assert mkdir.startswith("mkdir -p data output") and "chown 1000:1000" in mkdir
     # First without the mkdir/chown line: Docker creates ./data as root, as in the report
     # that started this; the service must say what to do instead of "internal error".
@@ -269,7 +270,6 @@ def test_bind_mount_variant_needs_its_chown_and_says_so(shell: Shell) -> None:
 
     shell.ok(mkdir)
     shell.ok(up)
-    steps = bash_blocks(readme_section("The container"))[0]
     shell.wait_healthy(command(steps, "docker-compose ps"))
     job_id, _ = analyse_with_readme_curls(shell, command(steps, "curl -F file=@"))
     stored = list((shell.cwd / "data" / "uploads").iterdir())

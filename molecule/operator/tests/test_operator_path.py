@@ -10,6 +10,10 @@ them in file order). testinfra's `host` (a docker connection) only looks at the 
 Where the runbook asks for a password interactively (--ask-vault-pass, -K) the tests pass the
 same password from a file (--vault-password-file, --become-password-file): the test-only vault
 password in molecule/ and the test-only sudo password of the VM image.
+
+The controller is what the README's deploy section installs, not the test venv: its two
+set-up lines run first (into OPERATOR/venv, HOME in OPERATOR/home), with the collections
+fetched from a local Galaxy server (galaxy_server.py) since galaxy.ansible.com is out of reach.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from galaxy_server import GalaxyServer, build_artifact, requirements_collections
 
 PROJECT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
 OPERATOR = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "operator"
@@ -35,6 +40,8 @@ INVENTORY = OPERATOR / "inventories" / "staging"
 VAULT = INVENTORY / "group_vars" / "regression_analyzer" / "vault.yml"
 VAULT_PASSWORD_FILE = PROJECT / "molecule" / "vault-password.test-only.txt"
 BECOME_PASSWORD = "test-only-sudo-password"  # molecule/host/vm.Dockerfile
+DEPLOY_VENV = OPERATOR / "venv"  # the README's `.venv` of the deploy section
+HOME = OPERATOR / "home"  # the operator's ~ (~/.ansible/collections, ~/.cache)
 BASE_IMAGE = "regression-analyzer/python-base:3.11"
 HOST = "ra-staging-1"
 CONTAINER = "regression-analyzer"
@@ -52,14 +59,38 @@ RECAP = re.compile(
 state: dict = {"outputs": [], "secrets": set()}
 
 
-def run(argv: list[str], **kw) -> subprocess.CompletedProcess:
-    """Run a command on the controller as the operator would (repo root, no Molecule env)."""
+def run(
+    argv: list[str], venv: Path = DEPLOY_VENV, cwd: Path = PROJECT, **kw
+) -> subprocess.CompletedProcess:
+    """Run a command on the controller as the operator would: the controller's venv first on
+    PATH, the operator's HOME, no Molecule or ANSIBLE_ environment; from the repo root."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "MOLECULE_"))}
-    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+    env["PATH"] = f"{venv / 'bin'}:{env.get('PATH', '')}"
+    env["HOME"] = str(HOME)
     env.update(kw.pop("env", {}))
     return subprocess.run(
-        argv, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=1800, **kw
+        argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=1800, **kw
     )
+
+
+def readme_deploy_setup() -> list[str]:
+    """The README's set-up lines of the controller (venv, collections), in order."""
+    section = (PROJECT / "README.md").read_text().split("## Deploying to VMs", 1)[1]
+    block = section.split("```bash\n", 1)[1].split("```", 1)[0]
+    lines = [
+        line
+        for line in block.splitlines()
+        if "--group deploy" in line or "ansible-galaxy collection install" in line
+    ]
+    assert len(lines) == 2, block
+    return lines
+
+
+def galaxy_artifacts(out_dir: Path) -> list:
+    """Artifacts of the collections ansible/requirements.yml names, for the local Galaxy."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    names = requirements_collections(PROJECT / "ansible" / "requirements.yml")
+    return [build_artifact(name, out_dir) for name in names]
 
 
 def deploy(*extra: str) -> tuple[subprocess.CompletedProcess, dict[str, int]]:
@@ -202,9 +233,27 @@ def assert_rotated(host, before: dict, new_key: str) -> None:
     assert code == 200
 
 
+def controller() -> None:
+    """The README's deploy set-up lines, run verbatim but for where `.venv` is."""
+    for path in (DEPLOY_VENV, HOME):
+        if path.exists():
+            shutil.rmtree(path)
+    HOME.mkdir(parents=True)
+    with GalaxyServer(galaxy_artifacts(OPERATOR / "galaxy")) as galaxy:
+        for line in readme_deploy_setup():
+            done = run(
+                ["bash", "-euo", "pipefail", "-c", line.replace(".venv", str(DEPLOY_VENV))],
+                env={"ANSIBLE_GALAXY_SERVER": galaxy.url},
+            )
+            assert done.returncode == 0, (line, tail(done))
+        state["galaxy_requests"] = list(galaxy.requests)
+
+
 @pytest.fixture(scope="module", autouse=True)
 def workspace() -> None:
-    """The operator's copy of the staging inventory, edited as docs/operations.md says."""
+    """The controller as the README sets it up, and the operator's copy of the staging
+    inventory, edited as docs/operations.md says."""
+    controller()
     if INVENTORY.exists():
         shutil.rmtree(INVENTORY)
     shutil.copytree(
@@ -259,6 +308,27 @@ def workspace() -> None:
     become = OPERATOR / "become-password.test-only.txt"
     become.write_text(BECOME_PASSWORD + "\n")
     become.chmod(0o600)
+
+
+def test_the_controller_has_ansible_and_the_pinned_collections_and_no_test_tools(host):
+    python = str(DEPLOY_VENV / "bin" / "python")
+    probe = run([python, "-c", "import ansible.release, docker"])
+    assert probe.returncode == 0, probe.stderr
+    for heavy in ("pytest", "molecule", "pandas", "playwright"):
+        absent = run([python, "-c", f"import {heavy}"])
+        assert absent.returncode != 0, f"{heavy} is in the deploy venv"
+    listed = run(["ansible-galaxy", "collection", "list", "--format", "json"])
+    assert listed.returncode == 0, listed.stderr
+    found = {
+        name: info["version"]
+        for collections in json.loads(listed.stdout).values()
+        for name, info in collections.items()
+    }
+    pinned = yaml.safe_load((PROJECT / "ansible" / "requirements.yml").read_text())
+    for entry in pinned["collections"]:
+        assert found.get(entry["name"]) == entry["version"], (entry, found)
+        artifact = f"/download/{entry['name'].replace('.', '-')}-{entry['version']}.tar.gz"
+        assert artifact in state["galaxy_requests"]
 
 
 def test_an_unknown_host_key_stops_the_deploy_until_accepted(host):

@@ -1,0 +1,269 @@
+"""The role used from another repository, as the role's README tells it (TEST-ONLY material).
+
+Runs after test_operator_path.py (file order), against the VM it deployed. The operator moves
+the deployment into their own infrastructure repository: the same inventory and vault, the
+role taken from this repository's git URL (a bare clone with a release tag stands for the
+forge), the app's source as a release tarball (`git archive`), and a controller with the
+oldest ansible-core the role declares (meta/main.yml) plus the collections of the README's
+requirements.yml from the local Galaxy server. The README's code blocks are used verbatim,
+with the example URL replaced by the bare clone's.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from galaxy_server import GalaxyServer
+from test_operator_path import (
+    INVENTORY,
+    OPERATOR,
+    PROJECT,
+    RECAP,
+    VAULT_PASSWORD_FILE,
+    curl,
+    galaxy_artifacts,
+    inspect,
+    run,
+    state,
+    tail,
+    wait_healthy,
+)
+
+ROLE = PROJECT / "ansible" / "roles" / "regression_analyzer"
+EXAMPLE_URL = "https://git.example.org/regression-analyzer.git"
+UPSTREAM = OPERATOR / "upstream.git"  # this repository, as published
+INFRA = OPERATOR / "infra"  # the operator's repository: role by ansible-galaxy, tarball source
+INFRA_CHECKOUT = OPERATOR / "infra-checkout"  # the other way: a checkout on roles_path
+OLDEST = OPERATOR / "venv-oldest"  # ansible-core at the role's declared minimum
+# What the operator's repository keeps beside its inventory (not the role's own settings).
+ANSIBLE_CFG = """\
+[defaults]
+{roles_path}
+collections_path = {collections}
+interpreter_python = auto_silent
+retry_files_enabled = false
+host_key_checking = true
+
+[ssh_connection]
+pipelining = true
+"""
+
+
+def readme_blocks(kind: str) -> list[str]:
+    """The role README's code blocks of one language, in order."""
+    text = (ROLE / "README.md").read_text()
+    return re.findall(rf"```{kind}\n(.*?)```", text, flags=re.S)
+
+
+def minimum_ansible_core() -> str:
+    meta = yaml.safe_load((ROLE / "meta" / "main.yml").read_text())
+    return str(meta["galaxy_info"]["min_ansible_version"])
+
+
+def version() -> str:
+    return re.search(r'(?m)^version\s*=\s*"([^"]+)"', (PROJECT / "pyproject.toml").read_text())[1]
+
+
+def git(*args: str, cwd: Path = OPERATOR) -> None:
+    # file:// submodules are refused by default since git 2.38 (CVE-2022-39253); a forge's
+    # https URL needs no such setting.
+    done = run(
+        ["git", *args],
+        cwd=cwd,
+        env={
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": "protocol.file.allow",
+            "GIT_CONFIG_VALUE_0": "always",
+        },
+    )
+    assert done.returncode == 0, (args, tail(done))
+
+
+def playbook(
+    infra: Path, *extra: str, venv: Path = OLDEST, env: dict | None = None
+) -> tuple[object, dict[str, int]]:
+    result = run(
+        [
+            "ansible-playbook",
+            "site.yml",
+            "-i",
+            "inventories/staging",
+            "--vault-password-file",
+            str(VAULT_PASSWORD_FILE),
+            "--become-password-file",
+            str(OPERATOR / "become-password.test-only.txt"),
+            *extra,
+        ],
+        venv=venv,
+        cwd=infra,
+        env=env or {},
+    )
+    state["outputs"].append(result.stdout + result.stderr)
+    match = RECAP.search(result.stdout)
+    recap = {k: int(v) for k, v in match.groupdict().items()} if match else {}
+    return result, recap
+
+
+def infra_repository(path: Path, roles_path: str) -> None:
+    """A repository of the operator's: ansible.cfg, the inventory, the README's playbook."""
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir()
+    git("init", "-q", str(path))
+    shutil.copytree(INVENTORY, path / "inventories" / "staging")
+    (path / "ansible.cfg").write_text(
+        ANSIBLE_CFG.format(roles_path=roles_path, collections=INFRA / "collections")
+    )
+    (path / "site.yml").write_text(readme_blocks("yaml")[1])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def repositories() -> None:
+    """This repository published with a release tag; the operator's two repositories; the
+    controller with the oldest supported ansible-core and the README's requirements."""
+    tag = f"v{version()}"
+    if UPSTREAM.exists():
+        shutil.rmtree(UPSTREAM)
+    git("clone", "-q", "--bare", str(PROJECT), str(UPSTREAM))
+    git("tag", tag, "HEAD", cwd=UPSTREAM)
+    url = f"file://{UPSTREAM}"
+
+    if OLDEST.exists():
+        shutil.rmtree(OLDEST)
+    made = run(["python3", "-m", "venv", str(OLDEST)])
+    assert made.returncode == 0, made.stderr
+    pip = run(
+        [
+            str(OLDEST / "bin" / "pip"),
+            "install",
+            "-q",
+            f"ansible-core=={minimum_ansible_core()}.*",
+            "docker>=7",
+        ]
+    )
+    assert pip.returncode == 0, tail(pip)
+
+    # ansible-galaxy from the git URL; the app's source as a release tarball.
+    roles_cfg = next(b for b in readme_blocks("ini") if "roles_path = roles\n" in b)
+    infra_repository(INFRA, roles_cfg.split("[defaults]\n", 1)[1].strip())
+    (INFRA / "requirements.yml").write_text(
+        readme_blocks("yaml")[0].replace(EXAMPLE_URL, url).replace("v0.1.0", tag)
+    )
+    tarball = INFRA / "files" / f"regression-analyzer-{version()}.tar.gz"
+    tarball.parent.mkdir()
+    git(
+        "archive",
+        f"--prefix=regression-analyzer-{version()}/",
+        "-o",
+        str(tarball),
+        tag,
+        cwd=UPSTREAM,
+    )
+    source_line = re.search(
+        r"`(regression_analyzer_source_dir: .*?)`", (ROLE / "README.md").read_text()
+    )[1].replace("0.1.0", version())
+    with (INFRA / "inventories/staging/group_vars/regression_analyzer/vars.yml").open("a") as f:
+        f.write(source_line + "\n")
+    install = next(b for b in readme_blocks("bash") if "ansible-galaxy role install" in b)
+    with GalaxyServer(galaxy_artifacts(OPERATOR / "galaxy")) as galaxy:
+        for line in install.strip().splitlines():
+            done = run(
+                ["bash", "-c", line],
+                venv=OLDEST,
+                cwd=INFRA,
+                env={"ANSIBLE_GALAXY_SERVER": galaxy.url},
+            )
+            assert done.returncode == 0, (line, tail(done))
+
+    # A checkout on roles_path (a submodule at the release tag): source_dir keeps its default.
+    checkout_cfg = next(b for b in readme_blocks("ini") if "vendor/" in b)
+    infra_repository(INFRA_CHECKOUT, checkout_cfg.split("[defaults]\n", 1)[1].strip())
+    for line in readme_blocks("bash")[0].strip().splitlines():
+        done = run(
+            ["bash", "-c", line.replace(EXAMPLE_URL, url).replace("v0.1.0", tag)],
+            cwd=INFRA_CHECKOUT,
+            env={
+                "GIT_CONFIG_COUNT": "1",
+                "GIT_CONFIG_KEY_0": "protocol.file.allow",
+                "GIT_CONFIG_VALUE_0": "always",
+            },
+        )
+        assert done.returncode == 0, (line, tail(done))
+
+
+def test_the_role_and_the_collections_install_from_the_readme(host):
+    role = INFRA / "roles" / "regression_analyzer"
+    assert (role / "tasks" / "main.yml").read_text() == (ROLE / "tasks" / "main.yml").read_text()
+    info = yaml.safe_load((role / "meta" / ".galaxy_install_info").read_text())
+    assert info["version"] == f"v{version()}"
+    pinned = yaml.safe_load((PROJECT / "ansible" / "requirements.yml").read_text())
+    for entry in pinned["collections"]:
+        namespace, name = entry["name"].split(".")
+        manifest = (
+            INFRA / "collections" / "ansible_collections" / namespace / name / "MANIFEST.json"
+        )
+        assert json.loads(manifest.read_text())["collection_info"]["version"] == entry["version"]
+
+
+def test_the_oldest_ansible_core_deploys_the_release_tarball_as_the_same_build(host):
+    before = inspect(host)
+    result, recap = playbook(INFRA)
+    assert result.returncode == 0, tail(result)
+    out = result.stdout
+    assert f"[core {minimum_ansible_core()}." in run(["ansible", "--version"], venv=OLDEST).stdout
+    # The tarball was unpacked on the controller and read as the source...
+    unpacked = list(
+        (OPERATOR / "home" / ".cache" / "regression-analyzer").glob("*/*/pyproject.toml")
+    )
+    assert len(unpacked) == 1, unpacked
+    # ...and it is the same build as the checkout's: nothing to change, the same container.
+    assert recap["changed"] == 0 and recap["failed"] == 0, tail(result)
+    assert inspect(host)["Id"] == before["Id"]
+    labels = json.loads(
+        host.check_output(
+            f"docker image inspect -f '{{{{json .Config.Labels}}}}' {before['Image']}"
+        )
+    )
+    assert (
+        f"1 host(s) run source {labels['io.github.regression-analyzer.context-sha256'][:12]}" in out
+    )
+    wait_healthy(host)
+    code, body = curl(host, f"/results/{state['job_id']}")
+    assert code == 200 and json.loads(body)["status"] == "completed"
+
+
+def test_a_checkout_on_roles_path_is_the_same_build_too(host):
+    role = INFRA_CHECKOUT / "vendor" / "regression-analyzer" / "ansible" / "roles"
+    assert (role / "regression_analyzer" / "meta" / "main.yml").is_file()
+    result, recap = playbook(INFRA_CHECKOUT, "--check")
+    assert result.returncode == 0, tail(result)
+    assert recap["changed"] == 0 and recap["failed"] == 0, tail(result)
+
+
+def test_a_missing_collection_is_named_before_any_task_runs_on_a_host(host):
+    empty = OPERATOR / "no-collections"
+    empty.mkdir(exist_ok=True)
+    result, _recap = playbook(INFRA, env={"ANSIBLE_COLLECTIONS_PATH": str(empty)})
+    out = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "community.docker >= 4.8.5 (not installed)" in out, tail(result)
+    assert "ansible-galaxy collection install -r ansible/requirements.yml" in out
+    assert "couldn't resolve module" not in out
+    assert "Preflight" not in out  # stopped in the controller checks
+
+
+def test_an_older_ansible_core_is_refused_with_the_minimum(host):
+    major, minor = minimum_ansible_core().split(".")[:2]
+    older = f"{major}.{int(minor) - 1}"
+    pip = run([str(OLDEST / "bin" / "pip"), "install", "-q", f"ansible-core=={older}.*"])
+    assert pip.returncode == 0, tail(pip)
+    result, _ = playbook(INFRA)
+    out = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"needs ansible-core >= {minimum_ansible_core()}" in out, tail(result)
+    assert f"this controller runs ansible-core {older}." in out

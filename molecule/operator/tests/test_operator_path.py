@@ -312,10 +312,11 @@ def workspace() -> None:
 
 def test_the_controller_has_ansible_and_the_pinned_collections_and_no_test_tools(host):
     python = str(DEPLOY_VENV / "bin" / "python")
-    probe = run([python, "-c", "import ansible.release, docker"])
+    # -I: the repo root (cwd) is not on sys.path, so molecule/ here is not taken for the package.
+    probe = run([python, "-I", "-c", "import ansible.release, docker"])
     assert probe.returncode == 0, probe.stderr
     for heavy in ("pytest", "molecule", "pandas", "playwright"):
-        absent = run([python, "-c", f"import {heavy}"])
+        absent = run([python, "-I", "-c", f"import {heavy}"])
         assert absent.returncode != 0, f"{heavy} is in the deploy venv"
     listed = run(["ansible-galaxy", "collection", "list", "--format", "json"])
     assert listed.returncode == 0, listed.stderr

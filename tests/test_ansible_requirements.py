@@ -50,12 +50,12 @@ def test_the_pins_are_the_collections_ci_runs():
 
 def test_every_collection_the_role_and_playbooks_use_is_pinned_and_checked():
     used = set()
-    for path in [*(ROOT / "ansible").rglob("*.yml")]:
+    for path in (ROOT / "ansible").rglob("*.yml"):
         for word in path.read_text().split():
             parts = word.rstrip(":").split(".")
-            if len(parts) == 3 and parts[0] != "ansible" and parts[0].isidentifier():
-                if (INSTALLED / parts[0] / parts[1]).is_dir():
-                    used.add(f"{parts[0]}.{parts[1]}")
+            fqcn = len(parts) == 3 and parts[0] != "ansible" and parts[0].isidentifier()
+            if fqcn and (INSTALLED / parts[0] / parts[1]).is_dir():
+                used.add(f"{parts[0]}.{parts[1]}")
     assert used == {"community.docker"}
     checked = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())[
         "_regression_analyzer_collections"
@@ -128,9 +128,7 @@ def run_role_script(name: str, *args: str, python: str = sys.executable):
 def test_the_collection_lookup_follows_ansibles_search_order(tmp_path: Path):
     configured = tmp_path / "collections" / "ansible_collections" / "community" / "docker"
     configured.mkdir(parents=True)
-    (configured / "MANIFEST.json").write_text(
-        json.dumps({"collection_info": {"version": "9.9.9"}})
-    )
+    (configured / "MANIFEST.json").write_text(json.dumps({"collection_info": {"version": "9.9.9"}}))
     names = ["community.docker", "community.absent"]
     first = run_role_script(
         "installed_collections.py", json.dumps([str(tmp_path / "collections")]), "True", *names

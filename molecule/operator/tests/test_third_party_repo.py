@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -23,11 +24,11 @@ from test_operator_path import (
     INVENTORY,
     OPERATOR,
     PROJECT,
-    RECAP,
-    VAULT_PASSWORD_FILE,
+    assert_no_secret_in_outputs,
     curl,
     galaxy_artifacts,
     inspect,
+    play,
     run,
     state,
     tail,
@@ -40,6 +41,13 @@ UPSTREAM = OPERATOR / "upstream.git"  # this repository, as published
 INFRA = OPERATOR / "infra"  # the operator's repository: role by ansible-galaxy, tarball source
 INFRA_CHECKOUT = OPERATOR / "infra-checkout"  # the other way: a checkout on roles_path
 OLDEST = OPERATOR / "venv-oldest"  # ansible-core at the role's declared minimum
+# file:// submodules are refused by default since git 2.38 (CVE-2022-39253); a forge's https
+# URL needs no such setting.
+GIT_FILE_URLS = {
+    "GIT_CONFIG_COUNT": "1",
+    "GIT_CONFIG_KEY_0": "protocol.file.allow",
+    "GIT_CONFIG_VALUE_0": "always",
+}
 # What the operator's repository keeps beside its inventory (not the role's own settings).
 ANSIBLE_CFG = """\
 [defaults]
@@ -70,43 +78,15 @@ def version() -> str:
 
 
 def git(*args: str, cwd: Path = OPERATOR) -> None:
-    # file:// submodules are refused by default since git 2.38 (CVE-2022-39253); a forge's
-    # https URL needs no such setting.
-    done = run(
-        ["git", *args],
-        cwd=cwd,
-        env={
-            "GIT_CONFIG_COUNT": "1",
-            "GIT_CONFIG_KEY_0": "protocol.file.allow",
-            "GIT_CONFIG_VALUE_0": "always",
-        },
-    )
+    done = run(["git", *args], cwd=cwd, env=GIT_FILE_URLS)
     assert done.returncode == 0, (args, tail(done))
 
 
 def playbook(
     infra: Path, *extra: str, venv: Path = OLDEST, env: dict | None = None
-) -> tuple[object, dict[str, int]]:
-    result = run(
-        [
-            "ansible-playbook",
-            "site.yml",
-            "-i",
-            "inventories/staging",
-            "--vault-password-file",
-            str(VAULT_PASSWORD_FILE),
-            "--become-password-file",
-            str(OPERATOR / "become-password.test-only.txt"),
-            *extra,
-        ],
-        venv=venv,
-        cwd=infra,
-        env=env or {},
-    )
-    state["outputs"].append(result.stdout + result.stderr)
-    match = RECAP.search(result.stdout)
-    recap = {k: int(v) for k, v in match.groupdict().items()} if match else {}
-    return result, recap
+) -> tuple[subprocess.CompletedProcess, dict[str, int]]:
+    """`ansible-playbook site.yml -i inventories/staging ...` in an operator's repository."""
+    return play("site.yml", "inventories/staging", *extra, venv=venv, cwd=infra, env=env or {})
 
 
 def infra_repository(path: Path, roles_path: str) -> None:
@@ -126,6 +106,7 @@ def infra_repository(path: Path, roles_path: str) -> None:
 def repositories() -> None:
     """This repository published with a release tag; the operator's two repositories; the
     controller with the oldest supported ansible-core and the README's requirements."""
+    state["operator_outputs"] = len(state["outputs"])
     tag = f"v{version()}"
     if UPSTREAM.exists():
         shutil.rmtree(UPSTREAM)
@@ -187,11 +168,7 @@ def repositories() -> None:
         done = run(
             ["bash", "-c", line.replace(EXAMPLE_URL, url).replace("v0.1.0", tag)],
             cwd=INFRA_CHECKOUT,
-            env={
-                "GIT_CONFIG_COUNT": "1",
-                "GIT_CONFIG_KEY_0": "protocol.file.allow",
-                "GIT_CONFIG_VALUE_0": "always",
-            },
+            env=GIT_FILE_URLS,
         )
         assert done.returncode == 0, (line, tail(done))
 
@@ -267,3 +244,9 @@ def test_an_older_ansible_core_is_refused_with_the_minimum(host):
     assert result.returncode != 0
     assert f"needs ansible-core >= {minimum_ansible_core()}" in out, tail(result)
     assert f"this controller runs ansible-core {older}." in out
+
+
+def test_no_secret_in_the_third_party_runs(host):
+    third_party_runs = len(state["outputs"]) - state["operator_outputs"]
+    assert third_party_runs >= 4
+    assert_no_secret_in_outputs()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -63,6 +64,13 @@ def test_every_collection_the_role_and_playbooks_use_is_pinned_and_checked():
     assert used <= set(checked) <= set(pinned())
     for name, minimum in checked.items():
         assert minimum == pinned()[name]
+
+
+def test_the_role_readmes_requirements_example_pins_the_same_collections():
+    readme = (ROLE / "README.md").read_text()
+    example = next(b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S) if "roles:" in b)
+    collections = yaml.safe_load(example)["collections"]
+    assert {entry["name"]: entry["version"] for entry in collections} == pinned()
 
 
 def test_the_deploy_extra_and_group_ask_for_the_roles_minimum_ansible_core():

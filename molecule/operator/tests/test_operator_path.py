@@ -142,7 +142,7 @@ def write_vault(anthropic: str, openai: str, token: str) -> None:
     assert encrypt.returncode == 0, encrypt.stderr
 
 
-def edit_vault(variable: str, value: str) -> None:
+def edit_vault(variable: str, value: str, vault: Path = VAULT, venv: Path = DEPLOY_VENV) -> None:
     """`ansible-vault edit vault.yml`, with an EDITOR that changes one line."""
     editor = OPERATOR / "editor.py"
     editor.write_text(
@@ -153,7 +153,8 @@ def edit_vault(variable: str, value: str) -> None:
         "open(path, 'w').write(text)\n"
     )
     edited = run(
-        ["ansible-vault", "edit", "--vault-password-file", str(VAULT_PASSWORD_FILE), str(VAULT)],
+        ["ansible-vault", "edit", "--vault-password-file", str(VAULT_PASSWORD_FILE), str(vault)],
+        venv=venv,
         env={"EDITOR": f"{sys.executable} {editor}"},
     )
     assert edited.returncode == 0, edited.stderr

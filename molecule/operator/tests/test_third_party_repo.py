@@ -6,13 +6,15 @@ role taken from this repository's git URL (a bare clone with a release tag stand
 forge), the app's source as a release tarball (`git archive`), and a controller with the
 oldest ansible-core the role declares (meta/main.yml) plus the collections of the README's
 requirements.yml from the local Galaxy server. The README's code blocks are used verbatim,
-with the example URL replaced by the bare clone's.
+with the example URL replaced by the bare clone's. From there: the same build (changed=0),
+a key rotation (a change, through the restart handler), and the controller checks' refusals.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import secrets
 import shutil
 import subprocess
 from pathlib import Path
@@ -25,7 +27,9 @@ from test_operator_path import (
     OPERATOR,
     PROJECT,
     assert_no_secret_in_outputs,
+    assert_rotated,
     curl,
+    edit_vault,
     galaxy_artifacts,
     inspect,
     play,
@@ -222,6 +226,19 @@ def test_a_checkout_on_roles_path_is_the_same_build_too(host):
     assert recap["changed"] == 0 and recap["failed"] == 0, tail(result)
 
 
+def test_a_key_rotation_by_the_oldest_ansible_core_restarts_the_same_container(host):
+    """A deploy that changes something (secret file, restart handler) on the minimum too."""
+    before = inspect(host)
+    state["key"] = f"sk-ant-TEST-third-party-{secrets.token_hex(8)}"
+    state["secrets"].add(state["key"])
+    vault = INFRA / "inventories/staging/group_vars/regression_analyzer/vault.yml"
+    edit_vault("vault_regression_analyzer_anthropic_api_key", state["key"], vault, OLDEST)
+    result, recap = playbook(INFRA)
+    assert result.returncode == 0, tail(result)
+    assert recap["changed"] > 0, tail(result)
+    assert_rotated(host, before, state["key"])
+
+
 def test_a_missing_collection_is_named_before_any_task_runs_on_a_host(host):
     empty = OPERATOR / "no-collections"
     empty.mkdir(exist_ok=True)
@@ -248,5 +265,5 @@ def test_an_older_ansible_core_is_refused_with_the_minimum(host):
 
 def test_no_secret_in_the_third_party_runs(host):
     third_party_runs = len(state["outputs"]) - state["operator_outputs"]
-    assert third_party_runs >= 4
+    assert third_party_runs >= 5
     assert_no_secret_in_outputs()

@@ -9,9 +9,9 @@ reason, never silently left out.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats as sps
 
 from .design import Design
+from .distributions import chi2_sf
 from .durbin_watson import durbin_watson_test
 from .fit import FitResult
 from .influence import RowDiagnostics
@@ -59,7 +59,7 @@ def breusch_pagan(resid: np.ndarray, Q: np.ndarray) -> TestResult:
     ess = float(proj @ proj - n * u.mean() ** 2)
     tss = float(np.sum((u - u.mean()) ** 2))
     lm = n * ess / tss if tss > 0 else 0.0
-    return TestResult(statistic=lm, df=k - 1, p_value=float(sps.chi2.sf(lm, k - 1)))
+    return TestResult(statistic=lm, df=k - 1, p_value=chi2_sf(lm, k - 1))
 
 
 def jarque_bera(resid: np.ndarray) -> TestResult:
@@ -70,7 +70,7 @@ def jarque_bera(resid: np.ndarray) -> TestResult:
     skew = np.mean(z2 * z)
     kurt = np.mean(z2 * z2)
     jb = len(e) / 6 * (skew**2 + (kurt - 3) ** 2 / 4)
-    return TestResult(statistic=float(jb), df=2, p_value=float(sps.chi2.sf(jb, 2)))
+    return TestResult(statistic=float(jb), df=2, p_value=chi2_sf(float(jb), 2))
 
 
 def _folds(n: int, folds: int) -> list[np.ndarray]:

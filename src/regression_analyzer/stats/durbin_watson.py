@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import integrate, optimize, special
+from scipy import special
 from scipy.linalg import qr
 
 from .least_squares import r_factor
@@ -267,7 +267,10 @@ def _saddle_point(lam: np.ndarray) -> float:
     lo, hi = left * (1.0 - 1e-13), left * 1e-13
     if not (slope(lo) < 0.0 < slope(hi)):
         raise ArithmeticError("saddle point not bracketed")
-    return float(optimize.brentq(slope, lo, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps))
+    # Imported here: only small tables (n < EXACT_MAX_N) need the exact p-value.
+    from scipy.optimize import brentq
+
+    return float(brentq(slope, lo, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps))
 
 
 def _negative_probability(lam: np.ndarray) -> float | None:
@@ -294,7 +297,9 @@ def _negative_probability(lam: np.ndarray) -> float | None:
         theta = 0.5 * np.sum(np.arctan(u * bs)) - math.atan(u * as_)
         return float(np.exp(log_rho) * np.cos(theta))
 
-    value, abserr, *_ = integrate.quad(
+    from scipy.integrate import quad
+
+    value, abserr, *_ = quad(
         integrand,
         0.0,
         np.inf,

@@ -11,9 +11,9 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats as sps
 
 from .design import Design
+from .distributions import chi2_sf, f_sf, normal_two_sided_p, t_quantile, t_two_sided_p
 from .least_squares import LeastSquares, r_factor, solve_least_squares
 from .logit import Z_95, LogitSolution, fit_logit_newton, null_log_likelihood, odds_ratio
 from .profile import profile_intervals
@@ -115,12 +115,12 @@ def fit_ols(design: Design, robust: bool = False) -> FitResult:
     hc3 = hc3_covariance(exog, ls.cov_unscaled, ls.residuals, ls.hat) if robust else None
     cov = cov_nonrobust if hc3 is None else hc3
     se = np.sqrt(np.diag(cov))
-    crit = float(sps.t.ppf(0.975, df_resid))
+    crit = t_quantile(0.975, df_resid)
     standardized = _standardized(ls.beta, exog, float(np.std(y, ddof=1)))
     coefficients = []
     for i in range(k):
         statistic = None if perfect else float(ls.beta[i] / se[i])
-        p_value = None if statistic is None else float(2 * sps.t.sf(abs(statistic), df_resid))
+        p_value = None if statistic is None else t_two_sided_p(statistic, df_resid)
         coefficients.append(
             Coefficient(
                 name=names[i],
@@ -148,7 +148,7 @@ def fit_ols(design: Design, robust: bool = False) -> FitResult:
         rmse=math.sqrt(ls.ssr / n),
         rss=ls.ssr,
         f_statistic=fstat,
-        f_p_value=None if fstat is None else float(sps.f.sf(fstat, df_model, df_resid)),
+        f_p_value=None if fstat is None else f_sf(fstat, df_model, df_resid),
         log_likelihood=llf,
         aic=None if llf is None else -2 * llf + 2 * k,
         bic=None if llf is None else -2 * llf + math.log(n) * k,
@@ -252,7 +252,7 @@ def fit_logit(design: Design, robust: bool = False) -> FitResult:
                 estimate=float(beta[i]),
                 std_error=float(se[i]),
                 statistic=z,
-                p_value=float(2 * sps.norm.sf(abs(z))),
+                p_value=normal_two_sided_p(z),
                 ci_low=float(lo),
                 ci_high=float(hi),
                 standardized=None if i == 0 else float(beta[i] * sd[i]),
@@ -277,7 +277,7 @@ def fit_logit(design: Design, robust: bool = False) -> FitResult:
         null_deviance=-2 * llnull,
         lr_statistic=lr,
         lr_df=k - 1,
-        llr_p_value=float(sps.chi2.sf(lr, k - 1)),
+        llr_p_value=chi2_sf(lr, k - 1),
         accuracy=float(np.mean((prob >= 0.5) == (y == 1))),
         aic=-2 * llf + 2 * k,
         bic=-2 * llf + math.log(n) * k,

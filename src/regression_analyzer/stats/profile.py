@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import optimize
 
 from .logit import Z_95, LogitSolution, fit_logit_newton
 
@@ -60,7 +59,10 @@ def _end(
     else:
         return None  # the profile never rises far enough: an unbounded interval
     warm["start"] = np.delete(full.beta, j)
-    root = optimize.brentq(gap, min(inner, outer), max(inner, outer), xtol=1e-12, rtol=1e-12)
+    # Imported here: scipy.optimize costs a tenth of a second, and only logit fits use it.
+    from scipy.optimize import brentq
+
+    root = brentq(gap, min(inner, outer), max(inner, outer), xtol=1e-12, rtol=1e-12)
     return float(root)
 
 

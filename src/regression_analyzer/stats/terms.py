@@ -16,9 +16,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats as sps
 
 from .design import Design
+from .distributions import chi2_sf, f_sf
 from .fit import FitResult, wald_statistic
 from .logit import fit_logit_newton
 from .results import GvifEntry, Importance, TermTest, TermTestName
@@ -64,7 +64,7 @@ def _ols_term(
         stat = None if wald is None else wald / df
     elif not fit.perfect_fit:
         stat = rise / df / (fit.lstsq.ssr / df_resid)
-    p = None if stat is None else float(sps.f.sf(stat, df, df_resid))
+    p = None if stat is None else f_sf(stat, df, df_resid)
     return (
         TermTest(name=feature, df=df, statistic=stat, p_value=p, test=test, sum_of_squares=rise),
         Importance(name=feature, importance=rise / sst, method=OLS_METHOD),
@@ -80,7 +80,7 @@ def _logit_term(fit: FitResult, feature: str, idx: list[int]) -> tuple[TermTest,
         test = "Wald chi2"
     else:
         stat, test = rise, "LR chi2"
-    p = None if stat is None else float(sps.chi2.sf(stat, len(idx)))
+    p = None if stat is None else chi2_sf(stat, len(idx))
     return (
         TermTest(name=feature, df=len(idx), statistic=stat, p_value=p, test=test),
         Importance(name=feature, importance=rise, method=LOGIT_METHOD),

@@ -163,6 +163,11 @@ def analyze(
     def action() -> None:
         if not file.is_file():
             raise InputError(f"file not found: {file}")
+        from .chart_workers import ChartWorkers
+
+        # Started first, so the drawing processes load matplotlib while this one loads pandas
+        # and reads the table.
+        chart_workers = ChartWorkers.start()
         # Imported here so that `--help`, `providers` and `serve` start fast.
         from .pipeline import AnalysisOptions, run_analysis
 
@@ -179,13 +184,15 @@ def analyze(
             model=model,
         )
         out_dir = output_dir or Path("output") / file.stem
-        with _stderr.status("starting") as status:
+        with chart_workers, _stderr.status("starting") as status:
 
             def progress(stage: str) -> None:
                 status.update(stage)
                 _stderr.print(f"· {stage}")
 
-            report = run_analysis(file, options, out_dir, progress=progress)
+            report = run_analysis(
+                file, options, out_dir, progress=progress, chart_workers=chart_workers
+            )
         if as_json:
             click.echo(report.model_dump_json(indent=2))
         else:

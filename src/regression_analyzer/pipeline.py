@@ -18,7 +18,7 @@ import pandas as pd
 
 from . import __version__
 from .atomic_files import write_atomic
-from .charts import ChartData, PredictorLine, render_charts
+from .charts import ChartData, PredictorLine, start_charts
 from .errors import InputError, LLMError
 from .interpretation import facts_for_llm, template_interpretation, ungrounded_numbers
 from .llm.schemas import TableUnderstanding
@@ -42,6 +42,7 @@ from .understanding import (
 )
 
 if TYPE_CHECKING:  # the LLM layer is imported only when an analysis asks for it
+    from .chart_workers import ChartWorkers
     from .llm.base import LLMClient
 
 log = logging.getLogger(__name__)
@@ -307,11 +308,14 @@ def run_analysis(
     options: AnalysisOptions,
     output_dir: Path,
     progress: ProgressCallback | None = None,
+    chart_workers: ChartWorkers | None = None,
 ) -> Report:
     """Analyse one table and write report.json, report.md and the charts into output_dir.
 
     Calls progress(stage) with each name in STAGES as it starts. Raises errors.InputError
-    (and subclasses) for input the user can fix; never fails because of the LLM.
+    (and subclasses) for input the user can fix; never fails because of the LLM. Charts are
+    drawn by chart_workers (ChartWorkers.start() for processes started early) or, without
+    them, in this process.
     """
     notify = progress or (lambda stage: None)
     table_path = Path(table_path)
@@ -355,8 +359,11 @@ def run_analysis(
         minmax = column_minmax(frame, table.row_numbers)
 
     notify("charts")
-    chart_names = render_charts(
-        _chart_data(design, fit, per_row, importance, minmax, frame), output_dir
+    # Drawn while the report and its interpretation (perhaps an LLM call) are made.
+    charts = start_charts(
+        _chart_data(design, fit, per_row, importance, minmax, frame),
+        output_dir,
+        workers=chart_workers,
     )
 
     notify("interpreting")
@@ -387,7 +394,7 @@ def run_analysis(
         diagnostics=diagnostics,
         importance=importance,
         minmax=minmax,
-        charts=chart_names,
+        charts=charts.files,
         rows_file=ROWS_FILE,
         interpretation="",
         interpretation_source="template",
@@ -406,6 +413,7 @@ def run_analysis(
 
     notify("writing")
     rows_csv.wait()
+    charts.wait()
     write_atomic(output_dir / "report.json", report.model_dump_json(indent=2))
     write_atomic(output_dir / "report.md", render_markdown(report))
     return report

@@ -34,6 +34,11 @@ def worker_context() -> WorkerContext:
     # forkserver starts so every child inherits it; an operator's explicit value wins.
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
+    # Where pyarrow is installed (pandas then keeps text in Arrow arrays), its default
+    # allocator reserves address space in large arenas up front, which the children's
+    # RLIMIT_AS cap counts: previews failed with "malloc of size 64 failed". malloc reserves
+    # only what is used.
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     try:
         ctx = multiprocessing.get_context("forkserver")
     except ValueError:
@@ -45,6 +50,9 @@ def worker_context() -> WorkerContext:
             "regression_analyzer.api.worker",
             "regression_analyzer.api.previews",
             "regression_analyzer.pipeline",
+            # The pipeline imports matplotlib only when charts are drawn: load it here once,
+            # not in every analysis.
+            "regression_analyzer.chart_drawing",
             "openpyxl",
         ]
     )

@@ -26,6 +26,7 @@ import pandas as pd
 from charset_normalizer import from_bytes
 from pandas.io.parsers import TextParser  # type: ignore[attr-defined]  # not in pandas-stubs
 
+from .arrow_csv import read_plain_csv
 from .errors import (
     ColumnNotFoundError,
     CorruptFileError,
@@ -78,6 +79,8 @@ MAX_COMPRESSION_RATIO = 100
 RATIO_CHECK_MIN_BYTES = 10 * 1024 * 1024
 
 _MISSING_TEXT = frozenset(NULL_MARKERS) | _PANDAS_NULL_MARKERS | _EXCEL_ERRORS
+# What pandas' read_csv(na_values=NULL_MARKERS, keep_default_na=True) reads as missing.
+_NULL_MARKERS_READ = frozenset(NULL_MARKERS) | _PANDAS_NULL_MARKERS
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # what both pandas and the csv module end lines on
 _ASCII_COMPATIBLE = {"utf-8", "utf-8-sig", "cp1252", "latin-1"}  # a 0x0A byte is a newline
@@ -449,8 +452,44 @@ def _read_csv(path: Path, max_rows: int | None = None) -> _RawTable:
     delimiter = _sniff_delimiter(head[:SNIFF_BYTES])
     # Also with max_rows: a preview refuses what the analysis would refuse.
     _check_padding(path, _check_width(path, from_header, delimiter), lines)
+    frame = None
+    if max_rows is None and lines is not None:
+        # pyarrow when the file is plain enough to give pandas' frame (see arrow_csv); a
+        # preview reads few rows and keeps pandas' parser, which can stop early.
+        frame = read_plain_csv(
+            path,
+            delimiter=delimiter,
+            encoding=encoding,
+            header_line=blank_lines,
+            null_markers=_NULL_MARKERS_READ,
+            sample=head[:SNIFF_BYTES],
+        )
+    if frame is None:
+        frame = _read_csv_with_pandas(path, delimiter, encoding, blank_lines, max_rows)
+    truncated = max_rows is not None and len(frame) > max_rows
+    if truncated:
+        frame = frame.iloc[:max_rows]
+    elif lines is None:
+        lines = _scan(path, encoding)
+    numbers = _csv_line_numbers(
+        path, encoding, delimiter, blank_lines, len(frame), lines, cut=truncated
+    )
+    return _RawTable(
+        frame,
+        numbers,
+        blank_lines + 1,
+        encoding=encoding,
+        delimiter=delimiter,
+        truncated=truncated,
+    )
+
+
+def _read_csv_with_pandas(
+    path: Path, delimiter: str, encoding: str, blank_lines: int, max_rows: int | None
+) -> pd.DataFrame:
+    """pandas' C parser: every dialect the sniffer finds, and the errors users read."""
     try:
-        frame = pd.read_csv(
+        return pd.read_csv(
             path,
             sep=delimiter,
             encoding=encoding,
@@ -475,22 +514,6 @@ def _read_csv(path: Path, max_rows: int | None = None) -> _RawTable:
             # memory limit, not the file, and the caller says so.
             raise MemoryError(first) from exc
         raise CorruptFileError(f"{path.name}: cannot be parsed as CSV ({first})") from exc
-    truncated = max_rows is not None and len(frame) > max_rows
-    if truncated:
-        frame = frame.iloc[:max_rows]
-    elif lines is None:
-        lines = _scan(path, encoding)
-    numbers = _csv_line_numbers(
-        path, encoding, delimiter, blank_lines, len(frame), lines, cut=truncated
-    )
-    return _RawTable(
-        frame,
-        numbers,
-        blank_lines + 1,
-        encoding=encoding,
-        delimiter=delimiter,
-        truncated=truncated,
-    )
 
 
 def _csv_line_numbers(

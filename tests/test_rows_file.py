@@ -75,3 +75,21 @@ def test_written_file_parses_with_csv_and_pandas(tmp_path: Path) -> None:
     with path.open(newline="") as handle:
         lines = list(csv.reader(handle))
     assert len(lines) == n + 1 and lines[6][2] == "" and lines[1][0] == "2"
+
+
+def test_blocks_formatted_on_threads_are_written_in_row_order(tmp_path: Path) -> None:
+    from regression_analyzer import rows_file
+
+    n = rows_file.BLOCK_ROWS * 3 + 17  # more blocks than threads, and a short last one
+    arrays = [np.linspace(-1, 1, n) * (k + 1) for k in range(7)]
+    per_row = RowDiagnostics(np.arange(2, n + 2), *arrays)
+    columns = list(per_row.columns().values())
+    expected = b"".join(
+        rows_file._block(columns, start, min(start + rows_file.BLOCK_ROWS, n))
+        for start in range(0, n, rows_file.BLOCK_ROWS)
+    )
+    path = tmp_path / "rows.csv"
+    write_rows_csv(path, per_row)
+    header, body = path.read_bytes().split(b"\n", 1)
+    assert header.decode().split(",") == list(per_row.columns())
+    assert body == expected

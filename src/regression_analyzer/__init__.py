@@ -1,7 +1,6 @@
 """regression-analyzer: understand a table, fit and diagnose a regression, explain it."""
 
 import os
-from importlib.metadata import PackageNotFoundError, version
 
 
 def _version() -> str:
@@ -10,10 +9,19 @@ def _version() -> str:
     override = os.environ.get("REGRESSION_ANALYZER_VERSION")
     if override:
         return override
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("regression-analyzer")
     except PackageNotFoundError:  # running from a source tree without install
         return "0.0.0+unknown"
 
 
-__version__ = _version()
+def __getattr__(name: str) -> str:
+    # __version__ is looked up when first used: importlib.metadata takes ~60 ms to import,
+    # which every process importing the package (drawing processes too) would pay.
+    if name == "__version__":
+        value = _version()
+        globals()["__version__"] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

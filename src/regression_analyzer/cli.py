@@ -7,6 +7,8 @@ each as one line on stderr and never a traceback (set REGRESSION_ANALYZER_DEBUG=
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import os
 import sys
@@ -15,18 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from . import __version__
 from .errors import ConfigurationError, InputError
 
 if TYPE_CHECKING:  # the report (pydantic, the stats results) loads only for `analyze`
     from .report import Report
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
-
-_stderr = Console(stderr=True, highlight=False)
 
 
 def _fail(code: int, message: str) -> NoReturn:
@@ -65,6 +62,9 @@ def _fmt(value: float | None) -> str:
 
 
 def _print_summary(report: Report, output_dir: Path) -> None:
+    from rich.console import Console  # rich loads for `analyze` only
+    from rich.table import Table
+
     out = Console(highlight=False)
     m = report.model
     out.print(
@@ -110,8 +110,24 @@ def _print_summary(report: Report, output_dir: Path) -> None:
     out.print(f"Report and {len(report.charts)} charts written to {output_dir}")
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from . import __version__  # looked up only when asked for
+
+    click.echo(f"regression-analyzer, version {__version__}")
+    ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="regression-analyzer")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version and exit.",
+)
 def cli() -> None:
     """Find what a table's columns mean, fit and diagnose a regression, and explain it."""
 
@@ -184,11 +200,14 @@ def analyze(
             model=model,
         )
         out_dir = output_dir or Path("output") / file.stem
-        with chart_workers, _stderr.status("starting") as status:
+        from rich.console import Console
+
+        stderr = Console(stderr=True, highlight=False)
+        with chart_workers, stderr.status("starting") as status:
 
             def progress(stage: str) -> None:
                 status.update(stage)
-                _stderr.print(f"· {stage}")
+                stderr.print(f"· {stage}")
 
             report = run_analysis(
                 file, options, out_dir, progress=progress, chart_workers=chart_workers
@@ -236,7 +255,33 @@ def serve(host: str, port: int | None) -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    cli(prog_name="regression-analyzer")
+    try:
+        cli(prog_name="regression-analyzer")
+    except SystemExit as exc:
+        _exit_without_teardown(exc.code)
+    _exit_without_teardown(0)
+
+
+def _exit_without_teardown(code: object) -> NoReturn:
+    """Exit with `code` as sys.exit would, minus the interpreter's teardown.
+
+    Tearing down frees every object pandas, scipy and matplotlib made, one module at a time:
+    0.1-0.2 s of a 1.7 s command, for memory the exiting process hands back anyway. Every
+    file the command writes is closed by then, and the atexit handlers still run (they
+    stop child processes and release their semaphores); then the streams are flushed.
+    """
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:  # sys.exit("message") prints the message and fails
+        print(code, file=sys.stderr)
+        status = 1
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(status)
 
 
 if __name__ == "__main__":

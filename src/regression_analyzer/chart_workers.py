@@ -12,15 +12,18 @@ them), so each draws its own charts in its own process and the process count sta
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
 from pathlib import Path
 from types import TracebackType
 
 from .chart_input import ChartInput
 
 _DRAWING_MODULE = "regression_analyzer.chart_drawing"
+
+log = logging.getLogger(__name__)
 
 
 def _draw(chart: str, data: ChartInput, index: int | None, path: str) -> tuple[int, str]:
@@ -29,8 +32,31 @@ def _draw(chart: str, data: ChartInput, index: int | None, path: str) -> tuple[i
     return draw_chart(chart, data, index, path)
 
 
+class Drawing:
+    """One chart being drawn; `result()` waits for it: (points plotted, note).
+
+    If its drawing process died (the kernel's OOM killer, a signal), the chart is drawn in
+    this process instead: the drawing processes are a speed-up, never a reason to fail.
+    """
+
+    def __init__(
+        self, future: Future[tuple[int, str]], chart: str, data: ChartInput, index: int | None,
+        path: Path,
+    ) -> None:  # fmt: skip
+        self._future = future
+        self._args = (chart, data, index, str(path))
+
+    def result(self) -> tuple[int, str]:
+        """Wait for the chart; re-raise the drawing's own error."""
+        try:
+            return self._future.result()
+        except BrokenExecutor:
+            log.warning("a chart-drawing process died; drawing %s here", self._args[3])
+            return _draw(*self._args)
+
+
 class ChartWorkers:
-    """Draws charts and hands back a Future per chart (points plotted, note)."""
+    """Draws charts, each handed back as a Drawing (points plotted, note)."""
 
     def __init__(self, executor: Executor | None) -> None:
         self._executor = executor
@@ -57,26 +83,35 @@ class ChartWorkers:
         ctx.set_forkserver_preload(["__main__", _DRAWING_MODULE])
         from multiprocessing import forkserver
 
-        forkserver.ensure_running()
-        return cls(ProcessPoolExecutor(max_workers=count, mp_context=ctx))
+        try:
+            forkserver.ensure_running()
+            executor = ProcessPoolExecutor(max_workers=count, mp_context=ctx)
+        except OSError as exc:  # no /dev/shm for its semaphores, no room for a socket, ...
+            log.warning("drawing charts in this process: no drawing processes (%s)", exc)
+            return cls.in_this_process()
+        return cls(executor)
 
     @property
     def processes(self) -> int:
         """How many processes draw (1: this one)."""
         return 1 if self._executor is None else self._executor._max_workers  # type: ignore[attr-defined]
 
-    def draw(
-        self, chart: str, data: ChartInput, index: int | None, path: Path
-    ) -> Future[tuple[int, str]]:
+    def draw(self, chart: str, data: ChartInput, index: int | None, path: Path) -> Drawing:
         """Draw one chart (see chart_drawing.draw_chart) into path."""
         if self._executor is not None:
-            return self._executor.submit(_draw, chart, data, index, str(path))
+            try:
+                future = self._executor.submit(_draw, chart, data, index, str(path))
+            except (BrokenExecutor, OSError) as exc:  # the processes could not start
+                log.warning("drawing charts in this process: %s", exc)
+                self._executor = None
+            else:
+                return Drawing(future, chart, data, index, path)
         done: Future[tuple[int, str]] = Future()
         try:
             done.set_result(_draw(chart, data, index, str(path)))
         except Exception as exc:  # handed to whoever waits, as a pool would
             done.set_exception(exc)
-        return done
+        return Drawing(done, chart, data, index, path)
 
     def close(self) -> None:
         """Stop the drawing processes (after the charts already asked for are written)."""

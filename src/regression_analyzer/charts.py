@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -34,7 +33,7 @@ from .chart_input import (
 )
 
 if TYPE_CHECKING:
-    from .chart_workers import ChartWorkers
+    from .chart_workers import ChartWorkers, Drawing
 
 MAX_BARS = 25
 MAX_HEATMAP_COLUMNS = 20
@@ -283,15 +282,15 @@ def chart_jobs(data: ChartInput) -> list[ChartJob]:
 class PendingCharts:
     """Charts being drawn: the file names now, the outcome when `wait` returns."""
 
-    def __init__(self, files: list[str], futures: list[Future[tuple[int, str]]]) -> None:
+    def __init__(self, files: list[str], drawings: list[Drawing]) -> None:
         self.files = files
-        self._futures = futures
+        self._drawings = drawings
 
     def wait(self) -> ChartRender:
         """Block until every PNG is written; re-raise the first drawing error."""
         result = ChartRender(list(self.files), {}, {})
-        for fname, future in zip(self.files, self._futures, strict=True):
-            plotted, note = future.result()
+        for fname, drawing in zip(self.files, self._drawings, strict=True):
+            plotted, note = drawing.result()
             result.points_plotted[fname] = plotted
             result.notes[fname] = note
         return result
@@ -321,11 +320,11 @@ def start_charts(
             raise ValueError(f"chart path escapes the output directory: {job.file}")
         paths.append(path)
     drawer = workers or ChartWorkers.in_this_process()
-    futures: dict[int, Future[tuple[int, str]]] = {}
+    drawings: dict[int, Drawing] = {}
     # The slowest chart first, so that it does not start last while the other process idles.
     for i in sorted(range(len(jobs)), key=lambda i: jobs[i].chart not in _SLOWEST):
-        futures[i] = drawer.draw(jobs[i].chart, plan, jobs[i].index, paths[i])
-    return PendingCharts([job.file for job in jobs], [futures[i] for i in range(len(jobs))])
+        drawings[i] = drawer.draw(jobs[i].chart, plan, jobs[i].index, paths[i])
+    return PendingCharts([job.file for job in jobs], [drawings[i] for i in range(len(jobs))])
 
 
 def render_charts_detailed(

@@ -154,3 +154,30 @@ def test_missing_inputs_still_give_every_file(tmp_path: Path) -> None:
     data.top_predictors = []
     assert render_charts(data, tmp_path) == [*FIXED, "minmax.png"]
     assert all((tmp_path / n).stat().st_size > 1000 for n in [*FIXED, "minmax.png"])
+
+
+@pytest.mark.parametrize("kind", ["ols", "logit"])
+def test_no_text_is_cut_off_by_the_figure_edge(kind: str) -> None:
+    # Margins are computed from label widths (no constrained layout): long column names and a
+    # long target must still fit: every title, label, tick label and note inside the image.
+    from regression_analyzer import chart_drawing
+    from regression_analyzer.charts import chart_input, chart_jobs
+
+    names = (
+        "advertising_spend_in_thousands_of_euros_per_month",
+        "price",
+        "a_very_long_column_name_for_the_region_code",
+    )
+    data = make_data(kind, n=2000, names=names)
+    data.target = "quarterly_revenue_after_discounts_and_returns"
+    plan = chart_input(data, max_points=500)
+    for job in chart_jobs(plan):
+        fig, _ = chart_drawing._CHARTS[job.chart](plan, job.index)
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+        # What bbox_inches="tight" would keep: every artist drawn, in inches.
+        drawn = fig.get_tightbbox(renderer)
+        width, height = fig.get_size_inches()
+        tolerance = 1 / fig.dpi  # a pixel
+        assert drawn.x0 >= -tolerance and drawn.x1 <= width + tolerance, (job.file, drawn)
+        assert drawn.y0 >= -tolerance and drawn.y1 <= height + tolerance, (job.file, drawn)

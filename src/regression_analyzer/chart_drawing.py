@@ -99,9 +99,10 @@ def _set_margins(
 
 
 def _style(ax: Axes, title: str, xlabel: str, ylabel: str, grid: bool = True) -> None:
+    text = truncate(title, 90)
     # An explicit y turns off matplotlib's search for top-axis labels to dodge; these
     # charts have none, and that search measured every tick label again.
-    ax.set_title(truncate(title, 90), fontsize=STYLE["title_size"], y=1.0)
+    ax.set_title(text, fontsize=STYLE["title_size"], y=1.0, x=_title_x(ax, text))
     ax.set_xlabel(xlabel, fontsize=STYLE["label_size"])
     ax.set_ylabel(ylabel, fontsize=STYLE["label_size"])
     ax.tick_params(labelsize=STYLE["tick_size"])
@@ -110,6 +111,18 @@ def _style(ax: Axes, title: str, xlabel: str, ylabel: str, grid: bool = True) ->
     if grid:
         ax.grid(True, color=STYLE["grid_color"], linewidth=0.6)
         ax.set_axisbelow(True)
+
+
+def _title_x(ax: Axes, title: str) -> float:
+    """Where to centre the title (axes fraction): over the axes, unless that would push it
+    past an edge of the figure (long titles over axes shifted right by long bar labels)."""
+    fig = ax.get_figure()
+    assert isinstance(fig, Figure)
+    box = ax.get_position()
+    half = _text_width_px(fig, [title], STYLE["title_size"]) / 2
+    centre = (box.x0 + box.width / 2) * _WIDTH_PX
+    centre = min(max(centre, _EDGE_PX + half), _WIDTH_PX - _EDGE_PX - half)
+    return float((centre / _WIDTH_PX - box.x0) / box.width)
 
 
 def _note(fig: Figure, text: str) -> None:

@@ -122,16 +122,3 @@ def test_interval_quantile_and_odds_ratio_helpers() -> None:
     assert float(sps.norm.ppf(0.975)) == Z_95  # a literal, so the API need not load scipy
     assert odds_ratio(np.log(3.0)) == pytest.approx(3.0, rel=1e-15)
     assert odds_ratio(800.0) == np.inf  # math.exp would raise OverflowError
-
-
-def test_residuals_on_two_threads_are_the_one_thread_residuals_bit_for_bit() -> None:
-    from regression_analyzer.stats import least_squares
-
-    rng = np.random.default_rng(7)
-    rows = least_squares.PARALLEL_ROWS + 1  # odd: the halves differ in length
-    A = rng.normal(size=(rows, 4)) * [1.0, 1e3, 1e-3, 7.0]
-    y = rng.normal(size=rows)
-    beta = rng.normal(size=4)
-    split = least_squares._residuals_ld(A, y, beta)
-    assert split.dtype == np.longdouble and split.shape == (rows,)
-    assert np.array_equal(split, least_squares._residuals_ld_rows(A, y, beta))

@@ -12,7 +12,6 @@ a 14 KB table then took half a minute).
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import cast
@@ -27,8 +26,6 @@ EXACT_WORK_LIMIT = 15_000
 # Widest binary exponent range (max/min over a column's non-zero values) the exact path takes.
 EXACT_EXPONENT_SPAN = 64
 REFINEMENT_STEPS = 2
-# Rows above which extended-precision residuals are computed on two threads.
-PARALLEL_ROWS = 200_000
 
 
 @dataclass
@@ -132,22 +129,7 @@ def _exact_solve(A: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
 
 
 def _residuals_ld(A: np.ndarray, y: np.ndarray, beta: np.ndarray) -> np.ndarray:
-    """y - A beta in extended precision, column by column (vectorised, no n x p copy).
-
-    Extended precision has no SIMD, so a million rows take ~0.2 s; above PARALLEL_ROWS the
-    rows are split between threads (numpy releases the GIL in these loops). Each row's
-    arithmetic is the same either way, so the result is bit for bit the same.
-    """
-    if len(y) < PARALLEL_ROWS:
-        return _residuals_ld_rows(A, y, beta)
-    halves = np.array_split(np.arange(len(y)), 2)
-    bounds = [slice(int(h[0]), int(h[-1]) + 1) for h in halves]
-    with ThreadPoolExecutor(2, thread_name_prefix="residuals") as pool:
-        parts = list(pool.map(lambda rows: _residuals_ld_rows(A[rows], y[rows], beta), bounds))
-    return np.concatenate(parts)
-
-
-def _residuals_ld_rows(A: np.ndarray, y: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """y - A beta in extended precision, column by column (vectorised, no n x p copy)."""
     r = y.astype(np.longdouble)
     b = beta.astype(np.longdouble)
     for j in range(A.shape[1]):

@@ -186,3 +186,21 @@ def test_robust_errors_differ_from_classical(
     # estimates do not depend on the covariance
     est = {c.name: c.estimate for c in plain.model.coefficients}
     assert all(abs(c.estimate - est[c.name]) < 1e-9 for c in robust.model.coefficients)
+
+
+def test_heatmap_correlations_are_numpys_over_complete_rows() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from regression_analyzer.pipeline import _correlation
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(rng.normal(size=(500, 3)) * [1.0, 1e4, 1e-4] + [0.0, 1e6, 5.0])
+    frame.columns = ["a", "b", "c"]
+    frame["constant"] = 2.0
+    frame.loc[[3, 70], "b"] = np.nan
+    with np.errstate(invalid="ignore", divide="ignore"):
+        expected = np.corrcoef(frame.dropna().to_numpy(), rowvar=False)
+    got = _correlation(frame)
+    assert list(got.columns) == ["a", "b", "c", "constant"]
+    np.testing.assert_allclose(got.to_numpy(), expected, rtol=0, atol=1e-14)  # NaN where numpy's

@@ -278,8 +278,14 @@ def _correlation(numeric: pd.DataFrame) -> pd.DataFrame:
     complete = numeric.dropna()
     if numeric.shape[1] < 2 or len(complete) < 3:
         return pd.DataFrame()
+    # np.corrcoef's arithmetic on one copy of the data (it makes two more of a million rows):
+    # centre the columns in place, one BLAS product, scale by the standard deviations.
+    values = complete.to_numpy(dtype=float, copy=True)
+    values -= values.mean(axis=0)
+    products = values.T @ values
     with np.errstate(invalid="ignore", divide="ignore"):  # constant columns give NaN cells
-        matrix = np.corrcoef(complete.to_numpy(dtype=float), rowvar=False)
+        spread = np.sqrt(np.diag(products))
+        matrix = np.clip(products / np.outer(spread, spread), -1.0, 1.0)
     return pd.DataFrame(matrix, index=numeric.columns, columns=numeric.columns)
 
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
 from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
 from pathlib import Path
 from types import TracebackType
 
 from .chart_input import ChartInput
+from .cores import usable_cores
 
 _DRAWING_MODULE = "regression_analyzer.chart_drawing"
 
@@ -58,8 +58,9 @@ class Drawing:
 class ChartWorkers:
     """Draws charts, each handed back as a Drawing (points plotted, note)."""
 
-    def __init__(self, executor: Executor | None) -> None:
+    def __init__(self, executor: Executor | None, processes: int = 1) -> None:
         self._executor = executor
+        self._processes = processes if executor is not None else 1
 
     @classmethod
     def in_this_process(cls) -> ChartWorkers:
@@ -73,7 +74,7 @@ class ChartWorkers:
         Returns immediately: the forkserver imports matplotlib in the background, and the first
         `draw` waits for it only if it is not ready yet. One core: draw in this process.
         """
-        count = processes if processes is not None else _cores()
+        count = processes if processes is not None else usable_cores()
         if count < 2:
             return cls.in_this_process()
         try:
@@ -89,12 +90,12 @@ class ChartWorkers:
         except OSError as exc:  # no /dev/shm for its semaphores, no room for a socket, ...
             log.warning("drawing charts in this process: no drawing processes (%s)", exc)
             return cls.in_this_process()
-        return cls(executor)
+        return cls(executor, count)
 
     @property
     def processes(self) -> int:
         """How many processes draw (1: this one)."""
-        return 1 if self._executor is None else self._executor._max_workers  # type: ignore[attr-defined]
+        return self._processes if self._executor is not None else 1
 
     def draw(self, chart: str, data: ChartInput, index: int | None, path: Path) -> Drawing:
         """Draw one chart (see chart_drawing.draw_chart) into path."""
@@ -128,11 +129,3 @@ class ChartWorkers:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _cores() -> int:
-    """Cores this process may run on (the affinity mask, which containers and taskset set)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1

@@ -14,7 +14,6 @@ formatted on up to FORMAT_THREADS threads at once and written in order: a millio
 
 from __future__ import annotations
 
-import os
 import re
 from collections import deque
 from collections.abc import Iterable
@@ -24,14 +23,13 @@ from pathlib import Path
 import numpy as np
 
 from .atomic_files import replaced_atomically
+from .cores import usable_cores
 from .stats.influence import RowDiagnostics
 
 ROWS_FILE = "rows.csv"
 BLOCK_ROWS = 65_536
 # Blocks formatted at once (each ~10 MB of text while in flight).
-FORMAT_THREADS = max(
-    1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
-)
+FORMAT_THREADS = min(4, usable_cores())
 SIGNIFICANT_DIGITS = 12  # relative rounding error below 5e-12: beyond any diagnostic's need
 FLOAT_WIDTH = 19  # sign, digit, point, 11 digits, "e", exponent sign, 3 exponent digits
 # Below this magnitude a value is written as zero: scaling it to 12 digits would need powers

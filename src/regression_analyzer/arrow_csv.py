@@ -1,10 +1,11 @@
 """A plain CSV read by pyarrow's multi-threaded parser, to the frame pandas' C parser makes.
 
-pyarrow reads a million rows several times faster than pandas' C engine, but it differs where
-CSVs are not plain: it keeps spaces after a delimiter, infers dates, has its own null markers,
-refuses blank lines in a table, keeps duplicate column names. So `read_plain_csv` answers only
-when it can prove the result is the C engine's frame, and returns None otherwise: the caller
-then reads the file as before. The loading tests run every CSV fixture through both readers.
+pyarrow parses on every core (on two cores a million rows take 0.59 s against pandas' 0.69 s),
+but it differs where CSVs are not plain: it keeps spaces after a delimiter, infers dates, has
+its own null markers, refuses blank lines in a table, keeps duplicate column names. So
+`read_plain_csv` answers only when it can prove the result is the C engine's frame, and returns
+None otherwise: the caller then reads the file as before. tests/test_arrow_csv.py runs tricky
+files through both readers and through load_table with and without pyarrow.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def read_plain_csv(
     header_line: 0-based line of the header (lines before it are blank). sample: the file's
     first characters, for the checks that need no parsing.
     """
-    if encoding not in ("utf-8", "utf-8-sig") or header_line != 0:
+    if encoding != "utf-8" or header_line != 0:
         return None
     if any(f"{delimiter}{space}" in sample for space in _SPACE):
         return None  # skipinitialspace would strip these; pyarrow keeps them
@@ -64,7 +65,7 @@ def read_plain_csv(
     frame: pd.DataFrame = table.to_pandas(split_blocks=True, self_destruct=True)
     del table
     # Hand the parser's buffers back to the system now, not at the allocator's leisure: the
-    # fit that follows is the analysis' peak of memory.
+    # stages that follow need that memory (a million rows peaked 200 MB higher without this).
     pa.default_memory_pool().release_unused()
     for field in schema:
         kind = str(field.type)

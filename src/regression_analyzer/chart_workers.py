@@ -60,7 +60,7 @@ class ChartWorkers:
 
     def __init__(self, executor: Executor | None, processes: int = 1) -> None:
         self._executor = executor
-        self._processes = processes if executor is not None else 1
+        self._processes = processes
 
     @classmethod
     def in_this_process(cls) -> ChartWorkers:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Debian packages the test suites need: the Docker engine and compose v1 and v2 (container
-# tests, Molecule), debootstrap (registry-less base image), Chromium + driver (web page tests).
+# Debian packages the test suites need: the Docker engine and compose v1 (container tests,
+# Molecule), debootstrap (registry-less base image), Chromium + driver (web page tests); below,
+# from Debian 13, compose v2 and kustomize (Kubernetes manifest tests).
 # Idempotent: installs only what is missing. Needs root (CI runs as root).
 set -euo pipefail
 packages=(docker.io docker-compose debootstrap chromium chromium-driver)
@@ -16,25 +17,44 @@ else
   echo "system packages present"
 fi
 
+# Packages that bookworm lacks (compose v2, kustomize) come from Debian 13 (trixie): fetched
+# with apt itself (signed index, checked hashes) from the mirror this machine's apt already
+# uses, through a private list directory, so the machine's sources stay bookworm-only. Both
+# are static Go binaries, unpacked and installed under /usr/local only.
+trixie_work=
+trixie_download() {  # trixie_download PKG: unpack trixie's PKG .deb into $trixie_work/root
+  if [ -z "$trixie_work" ]; then
+    local mirror
+    mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' | awk '$2 == "bookworm" { print $1; exit }')
+    trixie_work=$(mktemp -d)
+    trap 'rm -rf "$trixie_work"' EXIT
+    mkdir -p "$trixie_work/lists/partial" "$trixie_work/cache/archives/partial"
+    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror:-http://deb.debian.org/debian/} trixie main" \
+      > "$trixie_work/sources.list"
+    apt_trixie=(-o "Dir::Etc::SourceList=$trixie_work/sources.list" -o Dir::Etc::SourceParts=/dev/null
+      -o "Dir::State::Lists=$trixie_work/lists" -o "Dir::Cache=$trixie_work/cache" -o APT::Sandbox::User=root)
+    apt-get "${apt_trixie[@]}" update -q >/dev/null
+  fi
+  (cd "$trixie_work" && apt-get "${apt_trixie[@]}" download -q "$1" >/dev/null)
+  dpkg-deb -x "$trixie_work/$1"_*.deb "$trixie_work/root"
+}
+
 # Compose v2, so the container tests run the README's `docker compose` as well as v1.
-# Bookworm packages only v1; Debian 13 (trixie) has v2 as a static Go binary. Fetched with
-# apt itself (signed index, checked hashes) from the mirror this machine's apt already uses,
-# through a private list directory, so the machine's sources stay bookworm-only; installed
-# as a Docker CLI plugin only.
+# Bookworm packages only v1; trixie has v2, installed as a Docker CLI plugin only.
 if ! docker compose version >/dev/null 2>&1; then
   echo "installing compose v2 (Debian trixie's docker-compose, as a CLI plugin)"
-  mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' | awk '$2 == "bookworm" { print $1; exit }')
-  work=$(mktemp -d)
-  trap 'rm -rf "$work"' EXIT
-  mkdir -p "$work/lists/partial" "$work/cache/archives/partial"
-  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror:-http://deb.debian.org/debian/} trixie main" \
-    > "$work/sources.list"
-  apt_trixie=(-o "Dir::Etc::SourceList=$work/sources.list" -o Dir::Etc::SourceParts=/dev/null
-    -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache" -o APT::Sandbox::User=root)
-  apt-get "${apt_trixie[@]}" update -q >/dev/null
-  (cd "$work" && apt-get "${apt_trixie[@]}" download -q docker-compose >/dev/null)
-  dpkg-deb -x "$work"/docker-compose_*.deb "$work/root"
-  install -D -m 0755 "$work/root/usr/libexec/docker/cli-plugins/docker-compose" \
+  trixie_download docker-compose
+  install -D -m 0755 "$trixie_work/root/usr/libexec/docker/cli-plugins/docker-compose" \
     /usr/local/lib/docker/cli-plugins/docker-compose
 fi
 docker compose version
+
+# kustomize renders deploy/kubernetes/ for tests/test_kubernetes_manifests.py. Bookworm has
+# none (its kubernetes-client 1.20 embeds kustomize 2.0, too old for these kustomizations);
+# trixie's kustomize package is 5.6.
+if ! command -v kustomize >/dev/null; then
+  echo "installing kustomize (Debian trixie's kustomize)"
+  trixie_download kustomize
+  install -D -m 0755 "$trixie_work/root/usr/bin/kustomize" /usr/local/bin/kustomize
+fi
+echo "kustomize: $(command -v kustomize)"

@@ -32,6 +32,7 @@ class LiveServer:
     log_path: Path | None = None
     token: str | None = None
     command_prefix: list[str] = field(default_factory=list)  # e.g. unshare for a tmpfs
+    fixed_port: bool = False  # restart on the same port (a load balancer knows it)
     _logs: list[Path] = field(default_factory=list)
 
     @property
@@ -43,7 +44,8 @@ class LiveServer:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)
 
     def start(self) -> None:
-        self.port = free_port()
+        if not (self.fixed_port and self.port):
+            self.port = free_port()
         self.log_path = self.output_dir.parent / f"server-{self.port}.log"
         self._logs.append(self.log_path)
         log = self.log_path.open("wb")

@@ -443,7 +443,10 @@ def test_token_required_everywhere_but_health(server_factory, sales_csv: Path) -
         assert anonymous.get(f"{V1}/health").status_code == 200
         for client in (anonymous, wrong):
             assert client.get(f"{V1}/providers").status_code == 401
-            assert client.get(f"{V1}/ready").status_code == 401
+            # Readiness answers load balancers and probes without a token, but only yes/no.
+            readiness = client.get(f"{V1}/ready")
+            assert readiness.status_code == 200
+            assert readiness.json() == {"ready": True}
             assert client.get(f"{V1}/uploads/{'0' * 32}").status_code == 401
             assert client.post(f"{V1}/analyze", json={"upload_id": "x"}).status_code == 401
             response = upload(client, sales_csv)
@@ -451,6 +454,7 @@ def test_token_required_everywhere_but_health(server_factory, sales_csv: Path) -
             assert "s3cret" not in response.text
         assert upload(good, sales_csv).status_code == 201
         assert good.get(f"{V1}/providers").status_code == 200
+        assert good.get(f"{V1}/ready").json()["queue"] == "local"
     assert "s3cret-token-value" not in secured.logs()
 
 

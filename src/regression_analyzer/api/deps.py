@@ -8,8 +8,8 @@ from typing import Annotated, cast
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from .jobs import JobManager, JobStore
-from .ratelimit import SlidingWindowLimiter
+from .jobs import JobQueue, JobStore
+from .ratelimit import RateLimiter, SlidingWindowLimiter
 from .settings import Settings
 from .uploads import UploadStore
 
@@ -24,20 +24,20 @@ def get_uploads(request: Request) -> UploadStore:
     return cast(UploadStore, request.app.state.uploads)
 
 
-def get_jobs(request: Request) -> JobManager:
-    return cast(JobManager, request.app.state.jobs)
+def get_jobs(request: Request) -> JobQueue:
+    return cast(JobQueue, request.app.state.jobs)
 
 
 def get_job_store(request: Request) -> JobStore:
     return cast(JobStore, request.app.state.jobs.store)
 
 
-def get_limiter(request: Request) -> SlidingWindowLimiter:
-    return cast(SlidingWindowLimiter, request.app.state.limiter)
+def get_limiter(request: Request) -> RateLimiter:
+    return cast(RateLimiter, request.app.state.limiter)
 
 
-def get_upload_limiter(request: Request) -> SlidingWindowLimiter:
-    return cast(SlidingWindowLimiter, request.app.state.upload_limiter)
+def get_upload_limiter(request: Request) -> RateLimiter:
+    return cast(RateLimiter, request.app.state.upload_limiter)
 
 
 def client_key(request: Request) -> str:
@@ -47,7 +47,7 @@ def client_key(request: Request) -> str:
 
 
 def enforce_rate_limit(
-    limiter: SlidingWindowLimiter, request: Request, detail: str, close: bool = False
+    limiter: RateLimiter, request: Request, detail: str, close: bool = False
 ) -> None:
     """429 with Retry-After once this client has used up the limiter's allowance; `close`
     when the request's body will not be read."""
@@ -62,17 +62,23 @@ def enforce_rate_limit(
     )
 
 
+def token_accepted(request: Request, credentials: HTTPAuthorizationCredentials | None) -> bool:
+    """True when the service has no API_TOKEN or the request carries it."""
+    expected: str | None = request.app.state.api_token
+    if expected is None:
+        return True
+    given = credentials.credentials if credentials is not None else ""
+    # compare_digest: the time taken does not reveal how much of the token matched.
+    return secrets.compare_digest(given.encode(), expected.encode())
+
+
 def require_token(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
-    """When API_TOKEN is set, every route but health needs `Authorization: Bearer <token>`."""
-    expected: str | None = request.app.state.api_token
-    if expected is None:
-        return
-    given = credentials.credentials if credentials is not None else ""
-    # compare_digest: the time taken does not reveal how much of the token matched.
-    if not secrets.compare_digest(given.encode(), expected.encode()):
+    """When API_TOKEN is set, every route but health and readiness needs
+    `Authorization: Bearer <token>`."""
+    if not token_accepted(request, credentials):
         raise HTTPException(
             status_code=status.HTTP_401_UNAUTHORIZED,
             detail="missing or wrong API token",
@@ -80,9 +86,10 @@ def require_token(
         )
 
 
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 Settings_ = Annotated[Settings, Depends(get_settings_dep)]
 Uploads = Annotated[UploadStore, Depends(get_uploads)]
-Jobs = Annotated[JobManager, Depends(get_jobs)]
+Jobs = Annotated[JobQueue, Depends(get_jobs)]
 JobStoreDep = Annotated[JobStore, Depends(get_job_store)]
-Limiter = Annotated[SlidingWindowLimiter, Depends(get_limiter)]
-UploadLimiter = Annotated[SlidingWindowLimiter, Depends(get_upload_limiter)]
+Limiter = Annotated[RateLimiter, Depends(get_limiter)]
+UploadLimiter = Annotated[RateLimiter, Depends(get_upload_limiter)]

@@ -26,10 +26,11 @@ from .. import __version__
 from ..errors import InputError, UnsupportedFileError
 from .body_limit import BodySizeLimitMiddleware
 from .isolation import worker_context
-from .jobs import JobManager, JobNotFound, JobStore, now
+from .jobs import JobNotFound, JobQueue, now, open_job_store
+from .local_queue import LocalJobQueue
 from .logs import RequestLogMiddleware, configure_logging
 from .previews import PreviewRunner
-from .ratelimit import SlidingWindowLimiter
+from .ratelimit import RateLimiter, SlidingWindowLimiter
 from .routes import charts, jobs, system, uploads
 from .security_headers import SecurityHeadersMiddleware
 from .settings import Settings, get_settings
@@ -40,17 +41,24 @@ STATIC_DIR = Path(__file__).parent / "static"
 API_PREFIX = "/api/v1"
 UPLOAD_PATH = f"{API_PREFIX}/upload"
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+# In shared mode another node may be receiving an upload right now: only leftovers older than
+# this are a crashed node's.
+SHARED_STALE_UPLOAD_S = 3600
 
 
 async def _retention_loop(app: FastAPI, settings: Settings) -> None:
-    """Every RETENTION_CHECK_S, remove uploads and finished jobs older than RETENTION_DAYS."""
+    """Every RETENTION_CHECK_S, remove uploads and finished jobs older than RETENTION_DAYS
+    (in shared mode on one node per period: the queue decides whose turn it is)."""
     while True:
         try:
+            if not await app.state.jobs.retention_turn():
+                await asyncio.sleep(settings.retention_check_s)
+                continue
             cutoff = now() - timedelta(days=settings.retention_days)
             gone_jobs = app.state.jobs.cleanup_older_than(cutoff)
             gone_uploads = app.state.uploads.cleanup_older_than(cutoff)
-            if gone_jobs or gone_uploads:
-                log.info("retention removed %d job(s), %d upload(s)", gone_jobs, gone_uploads)
+            # Every run is logged (hourly by default): in shared mode it says which node ran it.
+            log.info("retention run: removed %d job(s), %d upload(s)", gone_jobs, gone_uploads)
         except Exception:
             log.exception("retention run failed; will retry")
         await asyncio.sleep(settings.retention_check_s)
@@ -59,17 +67,20 @@ async def _retention_loop(app: FastAPI, settings: Settings) -> None:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    app.state.uploads.remove_stale_incoming()
+    app.state.uploads.remove_stale_incoming(
+        min_age_s=SHARED_STALE_UPLOAD_S if settings.shared_mode else 0
+    )
     await app.state.jobs.start()
     retention = None
     if settings.retention_days > 0:
         retention = asyncio.create_task(_retention_loop(app, settings), name="retention")
     log.info(
-        "regression-analyzer %s ready: data=%s output=%s workers=%d",
+        "regression-analyzer %s ready: data=%s output=%s workers=%d queue=%s",
         __version__,
         settings.data_dir,
         settings.output_dir,
         settings.workers,
+        "shared" if settings.shared_mode else "local",
     )
     try:
         yield
@@ -79,7 +90,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             with contextlib.suppress(asyncio.CancelledError):
                 await retention
         await app.state.jobs.shutdown()
-        log.info("shut down; unfinished jobs stay queued on disk")
+        log.info("shut down; unfinished jobs stay queued")
 
 
 def _error(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -121,6 +132,19 @@ def install_error_handlers(app: FastAPI) -> None:
         log.error("storage error on %s %s", request.method, request.url.path, exc_info=exc)
         return _error(500, "internal error; it has been logged")
 
+    if app.state.settings.shared_mode:
+        from .queue_engine import RETRY_AFTER_S, QueueUnavailable
+
+        @app.exception_handler(QueueUnavailable)
+        async def _engine_down(request: Request, exc: QueueUnavailable) -> JSONResponse:
+            log.error("queue engine down on %s %s: %s", request.method, request.url.path, exc)
+            return _error(
+                503,
+                "the job queue is unreachable, so analyses cannot be started or looked up "
+                "right now; uploads are kept. Try again shortly",
+                {"Retry-After": str(RETRY_AFTER_S)},
+            )
+
     @app.exception_handler(UploadNotFound)
     async def _no_upload(_: Request, __: UploadNotFound) -> JSONResponse:
         return _error(404, "no upload with this id")
@@ -148,6 +172,40 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error(500, "internal error; it has been logged")
 
 
+def _job_queue(settings: Settings) -> tuple[JobQueue, RateLimiter, RateLimiter]:
+    """The job queue and the two rate limiters: in this process (local mode), or in the
+    queue engine at QUEUE_URL (shared mode: redis and arq are imported only then)."""
+    store = open_job_store(settings)
+    options = {
+        "workers": settings.workers,
+        "queue_max": settings.queue_max,
+        "timeout_s": settings.job_timeout_s,
+        "grace_s": settings.shutdown_grace_s,
+        "memory_mb": settings.worker_memory_mb,
+    }
+    if not settings.shared_mode:
+        return (
+            LocalJobQueue(store, **options),  # type: ignore[arg-type]
+            SlidingWindowLimiter(settings.rate_limit),
+            SlidingWindowLimiter(settings.upload_rate_limit),
+        )
+    from .ratelimit import SharedRateLimiter
+    from .shared_queue import SharedJobQueue, SharedJobStore
+
+    assert isinstance(store, SharedJobStore)
+    queue = SharedJobQueue(
+        store,
+        lease_s=settings.queue_lease_s,
+        retention_check_s=settings.retention_check_s,
+        **options,  # type: ignore[arg-type]
+    )
+    return (
+        queue,
+        SharedRateLimiter(store.engine, "analyses", settings.rate_limit),
+        SharedRateLimiter(store.engine, "uploads", settings.upload_rate_limit),
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application from settings (the environment by default)."""
     settings = settings or get_settings()
@@ -170,16 +228,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         concurrency=settings.workers,
     )
     app.state.uploads = UploadStore(settings.uploads_dir, settings.max_upload_bytes, previews)
-    app.state.jobs = JobManager(
-        JobStore(settings.jobs_dir),
-        workers=settings.workers,
-        queue_max=settings.queue_max,
-        timeout_s=settings.job_timeout_s,
-        grace_s=settings.shutdown_grace_s,
-        memory_mb=settings.worker_memory_mb,
-    )
-    app.state.limiter = SlidingWindowLimiter(settings.rate_limit)
-    app.state.upload_limiter = SlidingWindowLimiter(settings.upload_rate_limit)
+    app.state.jobs, app.state.limiter, app.state.upload_limiter = _job_queue(settings)
 
     for router in (system.router, uploads.router, jobs.router, charts.router):
         app.include_router(router, prefix=API_PREFIX)

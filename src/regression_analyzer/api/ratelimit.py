@@ -1,10 +1,23 @@
-"""A small sliding-window rate limiter, per client, in memory (one service process)."""
+"""Sliding-window rate limits per client: in memory (local mode) or in the queue engine
+(shared mode, one count for all nodes)."""
 
 from __future__ import annotations
 
+import logging
 import math
 import time
+import uuid
 from collections import OrderedDict, deque
+from typing import TYPE_CHECKING, Protocol, cast
+
+if TYPE_CHECKING:
+    from .queue_engine import QueueEngine
+
+log = logging.getLogger(__name__)
+
+
+class RateLimiter(Protocol):
+    def hit(self, key: str) -> float | None: ...
 
 
 class SlidingWindowLimiter:
@@ -47,3 +60,60 @@ class SlidingWindowLimiter:
     @staticmethod
     def retry_after_header(seconds: float) -> str:
         return str(max(1, math.ceil(seconds)))
+
+
+# A sliding window in a sorted set, with the engine's clock (nodes' clocks may differ).
+# KEYS[1] the client's set; ARGV: limit, window in microseconds, a unique member suffix.
+# Returns nil when allowed, else the microseconds until the oldest event leaves the window.
+_SLIDING_WINDOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return tonumber(oldest[2]) + window - now
+end
+redis.call('ZADD', KEYS[1], now, now .. '-' .. ARGV[3])
+redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000))
+return nil
+"""
+
+
+class SharedRateLimiter:
+    """The same limit as SlidingWindowLimiter, counted in the queue engine for all nodes.
+
+    Fails open: while the engine is unreachable requests are not limited (and analyses are
+    refused anyway, with 503), so an upload is never lost to an outage of the engine.
+    """
+
+    def __init__(self, engine: QueueEngine, name: str, limit: int, window_s: float = 60.0) -> None:
+        self.engine = engine
+        self.name = name
+        self.limit = limit
+        self.window_s = window_s
+
+    def hit(self, key: str) -> float | None:
+        """Record an event; None when allowed, else seconds until the next one is."""
+        if self.limit <= 0:
+            return None
+        from .queue_engine import QueueUnavailable, engine_calls
+
+        try:
+            with engine_calls():
+                wait_us = self.engine.client.eval(
+                    _SLIDING_WINDOW,
+                    1,
+                    self.engine.key("rate", self.name, key),
+                    str(self.limit),
+                    str(int(self.window_s * 1_000_000)),
+                    uuid.uuid4().hex,
+                )
+        except QueueUnavailable:
+            log.warning("rate limit %s not checked: the queue engine is unreachable", self.name)
+            return None
+        return None if wait_us is None else max(0.0, int(cast(str, wait_us)) / 1_000_000)
+
+    @staticmethod
+    def retry_after_header(seconds: float) -> str:
+        return SlidingWindowLimiter.retry_after_header(seconds)

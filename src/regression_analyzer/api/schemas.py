@@ -95,16 +95,25 @@ class Health(BaseModel):
     version: str
 
 
-class Readiness(BaseModel):
+class ReadinessSummary(BaseModel):
+    """/ready without the API token: whether to send traffic here, nothing more."""
+
     ready: bool
+
+
+class Readiness(ReadinessSummary):
     data_dir_writable: bool
     output_dir_writable: bool
     data_dir_free_mb: float
     output_dir_free_mb: float
     min_free_mb: float = Field(description="READY_MIN_FREE_MB: less free space is not ready")
     workers_alive: bool
-    running: int
-    queued: int
+    running: int = Field(description="analyses running on this node")
+    queued: int = Field(description="analyses waiting (on all nodes in shared mode)")
+    queue: Literal["local", "shared"] = "local"
+    queue_engine_reachable: bool | None = Field(
+        None, description="shared mode: the queue engine answered; null in local mode"
+    )
 
 
 class ProviderInfo(BaseModel):

@@ -60,11 +60,37 @@ class Settings(BaseSettings):
         False, description="let the LLM SDKs and httpx log at LOG_LEVEL (their DEBUG has data)"
     )
     api_docs: bool = Field(False, description="serve Swagger UI at /docs (assets from a CDN)")
+    queue_url: str = Field(
+        "",
+        description="redis://host:6379/0 for the shared mode (several nodes, one queue); "
+        "empty = local mode. The password goes in QUEUE_PASSWORD_FILE",
+    )
+    queue_lease_s: float = Field(
+        15, ge=3, le=3600, description="a killed node's job is taken over after this long"
+    )
+    queue_prefix: str = Field(
+        "regression-analyzer",
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="prefix of this service's keys in the queue engine",
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("queue_url")
+    @classmethod
+    def _queue_scheme(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("expected redis://host:port/db, rediss://... or unix://...")
+        return value
+
+    @property
+    def shared_mode(self) -> bool:
+        """True when the queue and job state live in the engine at QUEUE_URL."""
+        return bool(self.queue_url)
 
     @property
     def max_upload_bytes(self) -> int:
@@ -89,6 +115,10 @@ class Settings(BaseSettings):
     def api_token(self) -> str | None:
         """API_TOKEN or the file named by API_TOKEN_FILE; read on demand, never cached here."""
         return read_secret("API_TOKEN")
+
+    def queue_password(self) -> str | None:
+        """QUEUE_PASSWORD or the file named by QUEUE_PASSWORD_FILE; never stored here."""
+        return read_secret("QUEUE_PASSWORD")
 
 
 def describe_invalid_settings(error: ValidationError) -> str:

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import unicodedata
 import uuid
 from collections.abc import AsyncIterator
@@ -271,15 +272,26 @@ class UploadStore:
                 removed += 1
         return removed
 
-    def remove_stale_incoming(self) -> None:
-        """At start: partial files of uploads interrupted by a crash are garbage."""
+    def remove_stale_incoming(self, min_age_s: float = 0) -> None:
+        """At start: partial files of uploads interrupted by a crash are garbage. With
+        `min_age_s` (shared storage), only those older: another node may be receiving one."""
+        cutoff = time.time() - min_age_s
+
+        def stale(entry: Path) -> bool:
+            try:
+                return min_age_s <= 0 or entry.stat().st_mtime < cutoff
+            except OSError:
+                return False
+
         for entry in self.root.glob(".incoming-*"):
-            entry.unlink(missing_ok=True)
+            if stale(entry):
+                entry.unlink(missing_ok=True)
         for entry in self.root.iterdir():
-            if ID_PATTERN.match(entry.name) and not (entry / "meta.json").exists():
+            if ID_PATTERN.match(entry.name) and not (entry / "meta.json").exists() and stale(entry):
                 _remove(entry)  # stored, but the preview never finished
         for entry in self.root.glob(".deleted-*"):
-            shutil.rmtree(entry, ignore_errors=True)
+            if stale(entry):
+                shutil.rmtree(entry, ignore_errors=True)
 
 
 def _remove(entry: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .isolation import memory_limit_message
-from .jobs import CLAIMED_ELSEWHERE, GENERIC_FAILURE, JobStore, now
+from .jobs import CLAIMED_ELSEWHERE, GENERIC_FAILURE, JobStore, now, open_job_store
 from .logs import quiet_vendor_loggers
 
 log = logging.getLogger("regression_analyzer.api.worker")
@@ -40,9 +40,7 @@ def _boot_id() -> str:
         return "unknown"
 
 
-def run_job(
-    jobs_root: str, job_id: str, upload_path: str, options: dict[str, Any], memory_mb: int
-) -> None:
+def run_job(job_id: str, upload_path: str, options: dict[str, Any], memory_mb: int) -> None:
     """Run the pipeline for one job; record progress and the outcome in its state file."""
     # The pipeline is imported here, in the worker process (and pre-loaded by the forkserver).
     from ..errors import InputError
@@ -55,7 +53,8 @@ def run_job(
     # Analyses yield the CPU to the service process, so the API stays responsive under load.
     with contextlib.suppress(OSError):
         os.nice(10)
-    store = JobStore(Path(jobs_root))
+    # The same environment as the service: the same store (files, or the queue engine).
+    store = open_job_store(settings)
     claim = _claim(store, job_id)
     if claim is None:
         sys.exit(CLAIMED_ELSEWHERE)
@@ -90,3 +89,4 @@ def run_job(
         store.update(job_id, status="failed", error=GENERIC_FAILURE, finished_at=now())
         return
     store.update(job_id, status="completed", stage=None, finished_at=now())
+    log.info("analysis %s completed", job_id)

@@ -60,7 +60,7 @@ def validate_options(body: AnalyzeRequest, info: UploadInfo) -> None:
     "/analyze",
     response_model=JobAccepted,
     status_code=status.HTTP_202_ACCEPTED,
-    responses=errors(401, 404, 413, 415, 422, 429, 507),
+    responses=errors(401, 404, 413, 415, 422, 429, 503, 507),
     summary="Start an analysis of an upload",
 )
 async def analyze(
@@ -74,7 +74,7 @@ async def analyze(
     info = uploads.get(body.upload_id)
     validate_options(body, info)
     try:
-        state = jobs.submit(
+        state = await jobs.submit(
             info.upload_id,
             uploads.path_of(info),
             body.model_dump(exclude={"upload_id"}),

@@ -8,12 +8,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from ... import __version__
-from ..deps import Jobs, Settings_, require_token
-from ..schemas import Health, ProviderInfo, Readiness
+from ..deps import Credentials, Jobs, Settings_, require_token, token_accepted
+from ..schemas import Health, ProviderInfo, Readiness, ReadinessSummary
 from .common import errors
 
 log = logging.getLogger(__name__)
@@ -45,12 +45,16 @@ def _writable(directory: Path) -> bool:
 
 @router.get(
     "/ready",
-    response_model=Readiness,
-    responses={503: {"model": Readiness, "description": "Not ready"}, **errors(401)},
-    dependencies=[Depends(require_token)],
-    summary="Readiness: directories writable with free space, workers alive",
+    response_model=Readiness | ReadinessSummary,
+    responses={503: {"model": Readiness, "description": "Not ready"}},
+    summary="Readiness: storage writable with free space, workers alive, queue engine reachable",
 )
-async def ready(settings: Settings_, jobs: Jobs) -> JSONResponse:
+async def ready(
+    request: Request, settings: Settings_, jobs: Jobs, credentials: Credentials
+) -> JSONResponse:
+    """No token needed, so load balancers and Kubernetes probes can ask; the details (free
+    space, queue lengths) only with the token."""
+    engine = await jobs.engine_reachable()
     body = Readiness(
         ready=False,
         data_dir_writable=_writable(settings.data_dir),
@@ -60,11 +64,17 @@ async def ready(settings: Settings_, jobs: Jobs) -> JSONResponse:
         min_free_mb=settings.ready_min_free_mb,
         workers_alive=jobs.alive(),
         running=jobs.running,
-        queued=jobs.queued,
+        queued=jobs.queued if engine is not False else 0,
+        queue="shared" if settings.shared_mode else "local",
+        queue_engine_reachable=engine,
     )
     enough_space = min(body.data_dir_free_mb, body.output_dir_free_mb) >= body.min_free_mb
     body.ready = (
-        body.data_dir_writable and body.output_dir_writable and enough_space and body.workers_alive
+        body.data_dir_writable
+        and body.output_dir_writable
+        and enough_space
+        and body.workers_alive
+        and engine is not False
     )
     if not enough_space:
         log.warning(
@@ -73,7 +83,8 @@ async def ready(settings: Settings_, jobs: Jobs) -> JSONResponse:
             body.output_dir_free_mb,
             body.min_free_mb,
         )
-    return JSONResponse(body.model_dump(), status_code=200 if body.ready else 503)
+    shown = body if token_accepted(request, credentials) else ReadinessSummary(ready=body.ready)
+    return JSONResponse(shown.model_dump(), status_code=200 if body.ready else 503)
 
 
 @router.get(

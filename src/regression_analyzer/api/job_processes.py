@@ -1,0 +1,164 @@
+"""One analysis process per running job: start it, watch it, stop it at JOB_TIMEOUT_S.
+
+Both queues use it: the local one (jobs.JobManager) and the shared one
+(shared_jobs.SharedJobQueue). The queue decides which job runs when; this decides how.
+
+Why a process per job (not a ProcessPoolExecutor): a pool cannot kill one runaway task. The
+'forkserver' context pre-loads the pipeline once so each job starts in milliseconds, without
+forking the threaded event loop process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Any, Literal
+
+from .isolation import enter_worker_process, worker_context
+from .jobs import CLAIMED_ELSEWHERE, JobNotFound, JobStore, node_name, now
+
+log = logging.getLogger(__name__)
+
+POLL_S = 0.1
+
+# finished: the job has its outcome (completed or failed) in the store.
+# claimed_elsewhere: another live process runs it (see jobs.py); the caller waits for it.
+# stopped: the service is shutting down and killed it; the caller puts it back in the queue.
+# skipped: nothing to do (deleted, or already finished by an earlier run).
+RunOutcome = Literal["finished", "claimed_elsewhere", "stopped", "skipped"]
+
+
+class JobProcesses:
+    """Runs jobs of a store, each in its own capped process."""
+
+    def __init__(
+        self, store: JobStore, timeout_s: float, memory_mb: int, node: str | None = None
+    ) -> None:
+        self.store = store
+        self.node = node or node_name()
+        self.timeout_s = timeout_s
+        self.memory_mb = memory_mb
+        self.stopping = False
+        self._running: dict[str, BaseProcess] = {}
+        self._ctx = worker_context()
+
+    @property
+    def running(self) -> int:
+        return len(self._running)
+
+    def warm_up(self) -> None:
+        """Start the forkserver (it imports the pipeline: seconds). Blocking: run in a thread."""
+        process = self._ctx.Process(target=_noop, name="warm-up", daemon=True)
+        process.start()
+        process.join(timeout=120)
+
+    async def run(self, job_id: str, attempt: int | None = None) -> RunOutcome:
+        """Run one job to its outcome. `attempt` is the queue's count of starts of this job
+        (the shared queue knows it); by default the store's count plus one."""
+        try:
+            state = self.store.get(job_id)
+        except JobNotFound:
+            return "skipped"  # deleted by retention meanwhile
+        if state.status in ("completed", "failed"):
+            return "skipped"
+        if not Path(state.upload_path).is_file():
+            self.fail(job_id, "The uploaded table no longer exists; upload it again.")
+            return "finished"
+        state = self.store.update(
+            job_id,
+            status="running",
+            stage="starting",
+            started_at=now(),
+            attempts=attempt if attempt is not None else state.attempts + 1,
+            node=self.node,
+        )
+        from . import worker  # noqa: F401  (make sure the target is importable in the child)
+
+        process = self._ctx.Process(
+            target=_child_entry,
+            args=(job_id, state.upload_path, state.options, self.memory_mb, os.getpid()),
+            name=f"job-{job_id[:8]}",
+            daemon=True,
+        )
+        # start() talks to the forkserver (blocking); keep it off the event loop.
+        await asyncio.to_thread(process.start)
+        self._running[job_id] = process
+        try:
+            return await self._watch(job_id, process)
+        finally:
+            self._running.pop(job_id, None)
+            with contextlib.suppress(ValueError):
+                process.close()
+
+    async def _watch(self, job_id: str, process: BaseProcess) -> RunOutcome:
+        """Wait for the process; kill it at JOB_TIMEOUT_S or when cancelled; record crashes."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout_s
+        try:
+            while process.is_alive():
+                if loop.time() > deadline:
+                    _kill(process)
+                    self.fail(
+                        job_id,
+                        f"The analysis took longer than {self.timeout_s:g} s and was stopped.",
+                    )
+                    log.warning("job %s killed after %g s", job_id, self.timeout_s)
+                    return "finished"
+                await asyncio.sleep(POLL_S)
+        except asyncio.CancelledError:
+            _kill(process)
+            raise
+        process.join(timeout=1)
+        if self.stopping and process.exitcode not in (0, None):
+            return "stopped"
+        if process.exitcode == CLAIMED_ELSEWHERE:
+            return "claimed_elsewhere"
+        if self.store.get(job_id).status not in ("completed", "failed"):
+            log.error("job %s process ended with exit code %s", job_id, process.exitcode)
+            self.fail(
+                job_id,
+                "The analysis process ended unexpectedly; if the table is large, it may "
+                f"need more than the {self.memory_mb} MB of memory allowed "
+                "(WORKER_MEMORY_MB).",
+            )
+        return "finished"
+
+    def kill_all(self) -> list[str]:
+        """Kill every running analysis (shutdown after the grace period); their ids."""
+        killed = []
+        for job_id, process in list(self._running.items()):
+            _kill(process)
+            killed.append(job_id)
+        return killed
+
+    def fail(self, job_id: str, error: str) -> None:
+        """Record a failure the user will read; a job deleted meanwhile stays deleted."""
+        with contextlib.suppress(JobNotFound):
+            self.store.update(job_id, status="failed", stage=None, error=error, finished_at=now())
+
+
+def _kill(process: BaseProcess) -> None:
+    with contextlib.suppress(ValueError, OSError):
+        process.kill()
+        process.join(timeout=5)
+
+
+def _noop() -> None:
+    """The warm-up process: its only job is to make the forkserver load the pipeline."""
+
+
+def _child_entry(
+    job_id: str,
+    upload_path: str,
+    options: dict[str, Any],
+    memory_mb: int,
+    service_pid: int,
+) -> None:
+    enter_worker_process(memory_mb, service_pid)
+    from .worker import run_job
+
+    run_job(job_id, upload_path, options, memory_mb)

@@ -24,7 +24,7 @@ from tests.conftest import write_linear_table
 from tests.scale_out.conftest import LEASE_S, Cluster, cluster_running
 
 V1 = "/api/v1"
-SIZES = (200, 2_000, 20_000, 100_000)
+SIZES = (200, 2_000, 20_000, 50_000)
 COMPLETED_LINE = re.compile(r"analysis ([0-9a-f]{32}) completed")
 
 
@@ -266,7 +266,7 @@ def test_rolling_restart_behind_the_proxy_drops_no_request(
                 while client.get(f"{V1}/ready").status_code != 200:
                     assert time.monotonic() < deadline
                     time.sleep(0.2)
-            time.sleep(3)  # the proxy's checks see it up again (rise 2, inter 1s)
+            time.sleep(5)  # the proxy's checks see it up again (rise 2, inter 1s)
     finally:
         stop.set()
         for thread in threads:

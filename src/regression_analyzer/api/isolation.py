@@ -45,17 +45,20 @@ def worker_context() -> WorkerContext:
         return multiprocessing.get_context("spawn")
     # openpyxl too: imported lazily by pandas in threads it raced ("partially initialized
     # module"); loaded once here, every child starts with it complete.
-    ctx.set_forkserver_preload(
-        [
-            "regression_analyzer.api.worker",
-            "regression_analyzer.api.previews",
-            "regression_analyzer.pipeline",
-            # The pipeline imports matplotlib only when charts are drawn: load it here once,
-            # not in every analysis.
-            "regression_analyzer.chart_drawing",
-            "openpyxl",
-        ]
-    )
+    preload = [
+        "regression_analyzer.api.worker",
+        "regression_analyzer.api.previews",
+        "regression_analyzer.pipeline",
+        # The pipeline imports matplotlib only when charts are drawn: load it here once,
+        # not in every analysis.
+        "regression_analyzer.chart_drawing",
+        "openpyxl",
+    ]
+    if os.environ.get("QUEUE_URL", "").strip():
+        # Shared mode: each analysis writes its job's state to Redis (redis-py, ~0.2 s to
+        # import); local mode never loads it.
+        preload.append("regression_analyzer.api.shared_queue")
+    ctx.set_forkserver_preload(preload)
     return ctx
 
 

@@ -59,6 +59,8 @@ class JobProcesses:
     async def run(self, job_id: str, attempt: int | None = None) -> RunOutcome:
         """Run one job to its outcome. `attempt` is the queue's count of starts of this job
         (the shared queue knows it); by default the store's count plus one."""
+        if self.stopping:
+            return "stopped"
         try:
             state = self.store.get(job_id)
         except JobNotFound:
@@ -126,6 +128,17 @@ class JobProcesses:
                 "(WORKER_MEMORY_MB).",
             )
         return "finished"
+
+    async def wait_for_claim(self, job_id: str) -> None:
+        """Wait while another process (an earlier server's, or a node that lost its lease)
+        still runs this job, so it never runs twice at once."""
+        log.warning(
+            "job %s is still running in an earlier process (of a restarted server, or of a "
+            "node that lost its lease); waiting for it",
+            job_id,
+        )
+        while self.store.claimed(job_id) and not self.stopping:
+            await asyncio.sleep(POLL_S * 5)
 
     def kill_all(self) -> list[str]:
         """Kill every running analysis (shutdown after the grace period); their ids."""

@@ -24,6 +24,7 @@ import os
 import re
 import shutil
 import socket
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -74,6 +75,16 @@ class JobState(BaseModel):
     note: str | None = None
     attempts: int = 0
     node: str | None = Field(None, description="the service process that ran it last")
+
+    @classmethod
+    def new(cls, upload_id: str, upload_path: Path, options: dict[str, Any]) -> JobState:
+        """A queued job with a fresh id."""
+        return cls(
+            job_id=uuid.uuid4().hex,
+            upload_id=upload_id,
+            upload_path=str(upload_path),
+            options=options,
+        )
 
 
 class JobStore:
@@ -156,6 +167,11 @@ class JobQueue(Protocol):
     def retry_after_s(self) -> int: ...
     async def retention_turn(self) -> bool: ...
     def cleanup_older_than(self, cutoff: datetime) -> int: ...
+
+
+def retry_after_hint(waiting: int, workers: int) -> int:
+    """Retry-After of a 429 for a full queue: waiting jobs per worker times a short analysis."""
+    return max(1, min(60, 5 * (waiting // workers + 1)))
 
 
 def interrupted_too_often(attempts: int) -> str:

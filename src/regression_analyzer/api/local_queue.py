@@ -12,13 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections import deque
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .job_processes import POLL_S, JobProcesses
+from .job_processes import JobProcesses
 from .jobs import (
     GENERIC_FAILURE,
     MAX_ATTEMPTS,
@@ -28,6 +27,7 @@ from .jobs import (
     QueueFull,
     interrupted_too_often,
     remove_finished_before,
+    retry_after_hint,
 )
 
 log = logging.getLogger(__name__)
@@ -116,12 +116,7 @@ class LocalJobQueue:
     async def submit(self, upload_id: str, upload_path: Path, options: dict[str, Any]) -> JobState:
         if len(self._queue) >= self.queue_max:
             raise QueueFull
-        state = JobState(
-            job_id=uuid.uuid4().hex,
-            upload_id=upload_id,
-            upload_path=str(upload_path),
-            options=options,
-        )
+        state = JobState.new(upload_id, upload_path, options)
         self.store.save(state)
         self._queue.append(state.job_id)
         self._wakeup.set()
@@ -144,8 +139,7 @@ class LocalJobQueue:
         return None
 
     def retry_after_s(self) -> int:
-        """A rough hint for 429s: queued jobs per worker times a typical short analysis."""
-        return max(1, min(60, 5 * (len(self._queue) // self.workers + 1)))
+        return retry_after_hint(len(self._queue), self.workers)
 
     # ------------------------------------------------------------------ dispatcher
     async def _dispatch(self) -> None:
@@ -177,9 +171,7 @@ class LocalJobQueue:
     async def _wait_for_claim(self, job_id: str) -> None:
         """A process of a previous server still runs this job: let it finish (or die), then
         keep its outcome, or queue the job again if it left none."""
-        log.warning("job %s is still running in an earlier process; waiting for it", job_id)
-        while self.store.claimed(job_id) and not self._stopping:
-            await asyncio.sleep(POLL_S * 5)
+        await self.processes.wait_for_claim(job_id)
         if self._stopping:
             return
         if self.store.get(job_id).status in ("completed", "failed"):

@@ -176,16 +176,16 @@ def _job_queue(settings: Settings) -> tuple[JobQueue, RateLimiter, RateLimiter]:
     """The job queue and the two rate limiters: in this process (local mode), or in the
     queue engine at QUEUE_URL (shared mode: redis and arq are imported only then)."""
     store = open_job_store(settings)
-    options = {
-        "workers": settings.workers,
-        "queue_max": settings.queue_max,
-        "timeout_s": settings.job_timeout_s,
-        "grace_s": settings.shutdown_grace_s,
-        "memory_mb": settings.worker_memory_mb,
-    }
     if not settings.shared_mode:
         return (
-            LocalJobQueue(store, **options),  # type: ignore[arg-type]
+            LocalJobQueue(
+                store,
+                workers=settings.workers,
+                queue_max=settings.queue_max,
+                timeout_s=settings.job_timeout_s,
+                grace_s=settings.shutdown_grace_s,
+                memory_mb=settings.worker_memory_mb,
+            ),
             SlidingWindowLimiter(settings.rate_limit),
             SlidingWindowLimiter(settings.upload_rate_limit),
         )
@@ -195,9 +195,13 @@ def _job_queue(settings: Settings) -> tuple[JobQueue, RateLimiter, RateLimiter]:
     assert isinstance(store, SharedJobStore)
     queue = SharedJobQueue(
         store,
+        workers=settings.workers,
+        queue_max=settings.queue_max,
+        timeout_s=settings.job_timeout_s,
+        grace_s=settings.shutdown_grace_s,
+        memory_mb=settings.worker_memory_mb,
         lease_s=settings.queue_lease_s,
         retention_check_s=settings.retention_check_s,
-        **options,  # type: ignore[arg-type]
     )
     return (
         queue,

@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
@@ -36,7 +35,7 @@ from arq.connections import ArqRedis
 from arq.constants import in_progress_key_prefix
 from arq.worker import Retry, Worker, func
 
-from .job_processes import POLL_S, JobProcesses
+from .job_processes import JobProcesses
 from .jobs import (
     GENERIC_FAILURE,
     MAX_ATTEMPTS,
@@ -47,6 +46,7 @@ from .jobs import (
     interrupted_too_often,
     node_name,
     remove_finished_before,
+    retry_after_hint,
 )
 from .queue_engine import ENGINE_ERRORS, QueueEngine, QueueUnavailable, engine_calls
 
@@ -237,12 +237,7 @@ class SharedJobQueue:
 
     # ------------------------------------------------------------------ API side
     async def submit(self, upload_id: str, upload_path: Path, options: dict[str, Any]) -> JobState:
-        state = JobState(
-            job_id=uuid.uuid4().hex,
-            upload_id=upload_id,
-            upload_path=str(upload_path),
-            options=options,
-        )
+        state = JobState.new(upload_id, upload_path, options)
         assert self._pool is not None, "start() first"
         if not self.store.reserve_place(state.job_id, self.queue_max):
             raise QueueFull
@@ -288,7 +283,7 @@ class SharedJobQueue:
         return True
 
     def retry_after_s(self) -> int:
-        return max(1, min(60, 5 * (self._waiting_seen // self.workers + 1)))
+        return retry_after_hint(self._waiting_seen, self.workers)
 
     # ------------------------------------------------------------------ one job
     async def _analyze(self, ctx: dict[str, Any], job_id: str) -> None:
@@ -305,7 +300,7 @@ class SharedJobQueue:
             if attempt > 1:
                 log.warning("job %s: start %d, taken over by %s", job_id, attempt, self.node)
             while await self.processes.run(job_id, attempt) == "claimed_elsewhere":
-                await self._wait_for_claim(job_id)
+                await self.processes.wait_for_claim(job_id)
         except JobNotFound:
             return
         except QueueUnavailable:
@@ -339,11 +334,6 @@ class SharedJobQueue:
             with contextlib.suppress(*ENGINE_ERRORS):
                 await self._pool.pexpire(key, int(self.lease_s * 1000))
             await asyncio.sleep(self.lease_s / 3)
-
-    async def _wait_for_claim(self, job_id: str) -> None:
-        log.warning("job %s is still running in another process; waiting for it", job_id)
-        while self.store.claimed(job_id):
-            await asyncio.sleep(POLL_S * 5)
 
     # ------------------------------------------------------------------ retention
     async def retention_turn(self) -> bool:

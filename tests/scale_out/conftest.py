@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
 import redis
 
@@ -91,6 +91,41 @@ class HAProxy:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def admin_socket(self) -> Path:
+        return self.directory / "admin.sock"
+
+    def server_status(self) -> dict[str, str]:
+        """Each node's state as the proxy's health checks see it ("UP", "DOWN", "UP 1/2"...)."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as admin:
+            admin.settimeout(5)
+            admin.connect(str(self.admin_socket))
+            admin.sendall(b"show stat\n")
+            answer = b""
+            while chunk := admin.recv(65536):
+                answer += chunk
+        lines = answer.decode().splitlines()
+        columns = lines[0].lstrip("# ").split(",")
+        rows = [dict(zip(columns, line.split(","), strict=False)) for line in lines[1:] if line]
+        return {
+            row["svname"]: row["status"]
+            for row in rows
+            if row["pxname"] == "nodes" and row["svname"] not in ("FRONTEND", "BACKEND")
+        }
+
+    def wait_until_all_up(self, timeout: float = 30) -> None:
+        """Return once every node is in rotation: a node that answers /ready is not yet
+        sent requests until the proxy's checks have passed `rise` times."""
+        deadline = time.monotonic() + timeout
+        status: dict[str, str] = {}
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                status = self.server_status()
+                if status and all(state == "UP" for state in status.values()):
+                    return
+            time.sleep(0.2)
+        raise RuntimeError(f"haproxy did not put every node back in rotation: {status}")
+
     def config(self) -> str:
         servers = "\n".join(
             f"    server node{i} 127.0.0.1:{port} check inter 1s fall 2 rise 2"
@@ -99,6 +134,7 @@ class HAProxy:
         return f"""
 global
     maxconn 512
+    stats socket {self.admin_socket} mode 600 level admin
 
 defaults
     mode http
@@ -131,13 +167,7 @@ backend nodes
         self.process = subprocess.Popen(
             [_need("haproxy"), "-db", "-f", str(path)], stdout=log, stderr=subprocess.STDOUT
         )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/api/v1/ready", timeout=2).status_code == 200:
-                    return
-            time.sleep(0.1)
-        raise RuntimeError("haproxy did not become ready")
+        self.wait_until_all_up()
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -231,6 +231,7 @@ def test_rolling_restart_behind_the_proxy_drops_no_request(
     cluster: Cluster, tables: dict[int, Path]
 ) -> None:
     """What a rolling deploy does (serial 1): stop a node, start it, then the next."""
+    cluster.proxy.wait_until_all_up()  # an earlier test may have restarted a node or the engine
     with httpx.Client(base_url=cluster.proxy.url, timeout=60) as proxy:
         upload_id = upload(proxy, tables[200]).json()["upload_id"]
         job_id = analyze(proxy, upload_id)
@@ -266,7 +267,8 @@ def test_rolling_restart_behind_the_proxy_drops_no_request(
                 while client.get(f"{V1}/ready").status_code != 200:
                     assert time.monotonic() < deadline
                     time.sleep(0.2)
-            time.sleep(5)  # the proxy's checks see it up again (rise 2, inter 1s)
+            # As deploy.yml does: the next node goes only once this one is back in rotation.
+            cluster.proxy.wait_until_all_up()
     finally:
         stop.set()
         for thread in threads:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from regression_analyzer.api.jobs import retry_after_hint
 from tests.api.conftest import upload, wait_for
 from tests.conftest import write_linear_table
 from tests.scale_out.conftest import Cluster, cluster_running
@@ -74,7 +75,8 @@ def test_queue_and_rate_limits_count_all_nodes(
             full = a.post(f"{V1}/analyze", json={"upload_id": big, "skip_llm": True})
             assert full.status_code == 429, full.text
             assert "queue is full" in full.json()["detail"]
-            assert int(full.headers["Retry-After"]) >= 1
+            # The hint counts the jobs waiting on both nodes: 2 per this node's 1 worker.
+            assert full.headers["Retry-After"] == str(retry_after_hint(waiting=2, workers=1))
             assert b.post(f"{V1}/analyze", json={"upload_id": big}).status_code == 429
             assert b.get(f"{V1}/ready").json()["queued"] == 2
             # Six analyses asked for (a: 3, b: 3): the seventh is over the client's limit on

@@ -9,7 +9,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from .jobs import JobQueue, JobStore
-from .ratelimit import RateLimiter, SlidingWindowLimiter
+from .ratelimit import RateLimiter, retry_after_header
 from .settings import Settings
 from .uploads import UploadStore
 
@@ -54,7 +54,7 @@ def enforce_rate_limit(
     wait = limiter.hit(client_key(request))
     if wait is None:
         return
-    headers = {"Retry-After": SlidingWindowLimiter.retry_after_header(wait)}
+    headers = {"Retry-After": retry_after_header(wait)}
     if close:
         headers["Connection"] = "close"
     raise HTTPException(

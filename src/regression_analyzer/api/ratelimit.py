@@ -57,9 +57,10 @@ class SlidingWindowLimiter:
         """How many clients are remembered (bounded by max_keys)."""
         return len(self._events)
 
-    @staticmethod
-    def retry_after_header(seconds: float) -> str:
-        return str(max(1, math.ceil(seconds)))
+
+def retry_after_header(seconds: float) -> str:
+    """The Retry-After value for a wait in seconds: whole seconds, at least 1."""
+    return str(max(1, math.ceil(seconds)))
 
 
 # A sliding window in a sorted set, with the engine's clock (nodes' clocks may differ).
@@ -113,7 +114,3 @@ class SharedRateLimiter:
             log.warning("rate limit %s not checked: the queue engine is unreachable", self.name)
             return None
         return None if wait_us is None else max(0.0, int(cast(str, wait_us)) / 1_000_000)
-
-    @staticmethod
-    def retry_after_header(seconds: float) -> str:
-        return SlidingWindowLimiter.retry_after_header(seconds)

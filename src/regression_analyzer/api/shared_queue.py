@@ -283,7 +283,8 @@ class SharedJobQueue:
         return True
 
     def retry_after_s(self) -> int:
-        return retry_after_hint(self._waiting_seen, self.workers)
+        # Counted now, not the last /ready's count; the last one only while the engine is away.
+        return retry_after_hint(self.queued, self.workers)
 
     # ------------------------------------------------------------------ one job
     async def _analyze(self, ctx: dict[str, Any], job_id: str) -> None:

@@ -2,8 +2,15 @@
 
 Run by `molecule verify` after converge and idempotence (molecule/scale_out/molecule.yml).
 Each test names the hosts it looks at (testinfra's docker backend); HTTP goes from this
-machine to the hosts' addresses on the scenario's network. Tests run in file order: the
-rolling redeploy changes LOG_LEVEL, and the leak checks come last, over everything before.
+machine to the hosts' addresses on the scenario's network. Tests run in file order.
+
+The second half is the operator of docs/operations.md ("Shared mode: several hosts"): a copy
+of ansible/inventories/production with the example hosts and addresses replaced by these,
+its two vaults made from the vault.yml.example files, the queue-password rotation by
+`ansible-vault edit`, and `ansible-playbook ansible/deploy.yml -i ... --ask-vault-pass -K`
+from the repository root over SSH as `deploy`, whose sudo asks for a password (the passwords
+from files: the test-only vault password in molecule/, the test-only sudo password of the
+host images). The leak checks come last, over everything before.
 """
 
 from __future__ import annotations
@@ -12,6 +19,10 @@ import functools
 import hashlib
 import json
 import os
+import pty
+import re
+import select
+import shutil
 import subprocess
 import threading
 import time
@@ -36,6 +47,11 @@ SCENARIO_DIR = Path(
 PROJECT_DIR = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", SCENARIO_DIR.parents[1]))
 EPHEMERAL_DIR = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY")
 VAULT_PASSWORD_FILE = PROJECT_DIR / "molecule" / "vault-password.test-only.txt"
+OPERATOR = Path(EPHEMERAL_DIR or SCENARIO_DIR / ".operator") / "operator"
+INVENTORY = OPERATOR / "inventories" / "production"
+APP_VAULT = INVENTORY / "group_vars" / "regression_analyzer" / "vault.yml"
+CLUSTER_VAULT = INVENTORY / "group_vars" / "regression_analyzer_cluster" / "vault.yml"
+BECOME_PASSWORD = "test-only-sudo-password"  # molecule/host/Dockerfile and vm.Dockerfile
 TABLE = "x,y,z\n" + "".join(f"{i},{2 * i + (i % 3)},{(i * 7) % 5}\n" for i in range(1, 41))
 # What the rolling redeploy printed (the leak check reads it too).
 OUTPUTS: list[str] = []
@@ -74,15 +90,11 @@ class Secrets(dict):
 
 @functools.cache
 def load_secrets() -> Secrets:
-    first, rotated = vault("secrets.test-only.vault"), vault("secrets-rotated.test-only.vault")
-    assert (
-        rotated["vault_regression_analyzer_queue_previous_password"]
-        == (first["vault_regression_analyzer_queue_password"])
-    ), "secrets-rotated.test-only.vault rotates the password of secrets.test-only.vault"
+    """The converge's secrets; the rotation adds `new_queue_password`."""
+    first = vault("secrets.test-only.vault")
     return Secrets(
         token=first["vault_regression_analyzer_api_token"],
         queue_password=first["vault_regression_analyzer_queue_password"],
-        new_queue_password=rotated["vault_regression_analyzer_queue_password"],
         wrong="not-the-queue-password",
     )
 
@@ -280,32 +292,202 @@ def redis_run_id(auth: str) -> str:
     return next(line.split(":")[1] for line in info.splitlines() if line.startswith("run_id:"))
 
 
-def deploy(*args: str) -> subprocess.CompletedProcess:
-    """ansible-playbook converge.yml (the vault, then ansible/deploy.yml) with more arguments."""
-    run = subprocess.run(
-        ["ansible-playbook", "-i", f"{EPHEMERAL_DIR}/inventory", "converge.yml", *args],
-        cwd=SCENARIO_DIR,
-        env={
-            **os.environ,
-            "ANSIBLE_ROLES_PATH": str(PROJECT_DIR / "ansible" / "roles"),
-            "ANSIBLE_VAULT_PASSWORD_FILE": str(VAULT_PASSWORD_FILE),
+def operator(argv: list[str], **kw) -> subprocess.CompletedProcess:
+    """A command on the controller as the operator runs it: from the repository root (its
+    ansible.cfg), without Molecule's ANSIBLE_ and MOLECULE_ environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "MOLECULE_"))}
+    env.update(kw.pop("env", {}))
+    return subprocess.run(
+        argv, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=1200, **kw
+    )
+
+
+def set_vars(path: Path, settings: dict) -> None:
+    """$EDITOR vars.yml: drop the lines of these settings, write them at the end."""
+    text = path.read_text()
+    for name in settings:
+        text = re.sub(rf"(?m)^{name}:.*\n", "", text)
+    path.write_text(text + yaml.safe_dump(settings, default_flow_style=False, sort_keys=False))
+
+
+def vault_file(path: Path) -> dict:
+    """ansible-vault view PATH."""
+    shown = operator(
+        ["ansible-vault", "view", "--vault-password-file", str(VAULT_PASSWORD_FILE), str(path)]
+    )
+    assert shown.returncode == 0, shown.stderr
+    return yaml.safe_load(shown.stdout)
+
+
+def fill_vault(path: Path, values: dict[str, str]) -> None:
+    """cp vault.yml.example vault.yml && $EDITOR vault.yml && ansible-vault encrypt vault.yml"""
+    text = path.with_name("vault.yml.example").read_text()
+    for name, value in values.items():
+        text, found = re.subn(rf"(?m)^{name}: .*$", f"{name}: {json.dumps(value)}", text)
+        assert found == 1, name
+    assert not [line for line in text.splitlines() if "REPLACE-ME" in line.split("#")[0]]
+    path.write_text(text)
+    encrypted = operator(
+        ["ansible-vault", "encrypt", "--vault-password-file", str(VAULT_PASSWORD_FILE), str(path)]
+    )
+    assert encrypted.returncode == 0, encrypted.stderr
+
+
+# The operator's $EDITOR for `ansible-vault edit`: sets the lines named in TEST_VAULT_EDIT.
+EDITOR = """import json, os, re, sys
+path = sys.argv[1]
+text = open(path).read()
+for name, value in json.loads(os.environ["TEST_VAULT_EDIT"]).items():
+    text, found = re.subn(rf"(?m)^{name}: .*$", f"{name}: {json.dumps(value)}", text)
+    assert found == 1, name
+open(path, "w").write(text)
+"""
+
+
+def edit_vault(path: Path, values: dict[str, str]) -> None:
+    """ansible-vault edit PATH, with an editor that changes the lines of `values`."""
+    editor = OPERATOR / "editor.py"
+    editor.write_text(EDITOR)
+    edited = operator(
+        ["ansible-vault", "edit", "--vault-password-file", str(VAULT_PASSWORD_FILE), str(path)],
+        env={"EDITOR": f"python3 {editor}", "TEST_VAULT_EDIT": json.dumps(values)},
+    )
+    assert edited.returncode == 0, edited.stderr
+
+
+@pytest.fixture(scope="module")
+def production_inventory(secrets) -> Path:
+    """The operator's copy of ansible/inventories/production, edited as the runbook says:
+    these hosts and addresses, the settings of this machine, both vaults from their examples."""
+    if INVENTORY.exists():
+        shutil.rmtree(INVENTORY)
+    shutil.copytree(
+        PROJECT_DIR / "ansible" / "inventories" / "production",
+        INVENTORY,
+        ignore=shutil.ignore_patterns("vault.yml"),
+    )
+    hosts = yaml.safe_load((INVENTORY / "hosts.yml").read_text())
+    groups = hosts["all"]["children"]["regression_analyzer_cluster"]["children"]
+    ssh = {
+        "ansible_user": "deploy",
+        "ansible_ssh_private_key_file": str(OPERATOR / "id_ed25519"),
+        # ssh reads ~/.ssh from the passwd entry, not $HOME: keep these keys out of root's.
+        "ansible_ssh_common_args": (
+            f"-o UserKnownHostsFile={OPERATOR / 'known_hosts'} -o StrictHostKeyChecking=accept-new"
+        ),
+    }
+    assert set(groups) == {
+        "regression_analyzer",
+        "regression_analyzer_queue",
+        "regression_analyzer_proxy",
+    }
+    groups["regression_analyzer"]["hosts"] = {
+        name: {**ssh, "ansible_host": address, "regression_analyzer_bind_address": address}
+        for name, address in APP.items()
+    }
+    groups["regression_analyzer_queue"]["hosts"] = {
+        QUEUE_HOST: {
+            **ssh,
+            "ansible_host": QUEUE_ADDRESS,
+            "regression_analyzer_queue_bind_address": QUEUE_ADDRESS,
+        }
+    }
+    groups["regression_analyzer_proxy"]["hosts"] = {QUEUE_HOST: None}  # "it may be the queue host"
+    (INVENTORY / "hosts.yml").write_text(yaml.safe_dump(hosts, sort_keys=False))
+
+    group_vars = INVENTORY / "group_vars"
+    set_vars(
+        group_vars / "regression_analyzer_cluster" / "vars.yml",
+        {"regression_analyzer_queue_url": f"redis://{QUEUE_ADDRESS}:6379/0"},
+    )
+    # The app hosts' settings of this machine: those the converge used (molecule.yml).
+    converged = yaml.safe_load((SCENARIO_DIR / "molecule.yml").read_text())
+    app_settings = dict(converged["provisioner"]["inventory"]["group_vars"]["regression_analyzer"])
+    for not_a_setting in ("regression_analyzer_source_dir", "regression_analyzer_api_token"):
+        app_settings.pop(not_a_setting)
+    assert app_settings["regression_analyzer_forwarded_allow_ips"] == QUEUE_ADDRESS
+    set_vars(group_vars / "regression_analyzer" / "vars.yml", app_settings)
+    # No certificate here: the front stays on plain HTTP port 80, as the converge's.
+    set_vars(
+        group_vars / "regression_analyzer_proxy" / "vars.yml",
+        {"regression_analyzer_proxy_port": 80, "regression_analyzer_proxy_tls_certificate": ""},
+    )
+
+    fill_vault(
+        APP_VAULT,
+        {
+            "vault_regression_analyzer_anthropic_api_key": "",
+            "vault_regression_analyzer_openai_api_key": "",
+            "vault_regression_analyzer_api_token": secrets["token"],
         },
-        capture_output=True,
-        text=True,
-        timeout=900,
+    )
+    fill_vault(
+        CLUSTER_VAULT, {"vault_regression_analyzer_queue_password": secrets["queue_password"]}
+    )
+    (OPERATOR / "known_hosts").write_text("")
+    become = OPERATOR / "become-password.test-only.txt"
+    become.write_text(BECOME_PASSWORD + "\n")
+    become.chmod(0o600)
+    return INVENTORY
+
+
+def deploy(inventory: Path, *extra: str) -> subprocess.CompletedProcess:
+    """The runbook's `ansible-playbook ansible/deploy.yml -i ansible/inventories/production
+    --ask-vault-pass -K`, with the operator's inventory and the passwords from files."""
+    run = operator(
+        [
+            "ansible-playbook",
+            "ansible/deploy.yml",
+            "-i",
+            str(inventory),
+            "--vault-password-file",
+            str(VAULT_PASSWORD_FILE),
+            "--become-password-file",
+            str(OPERATOR / "become-password.test-only.txt"),
+            *extra,
+        ]
     )
     OUTPUTS.append(run.stdout + run.stderr)
     return run
 
 
+def recaps(run: subprocess.CompletedProcess) -> dict[str, dict[str, int]]:
+    """PLAY RECAP: {host: {"ok": n, "changed": n, ...}}."""
+    found = re.findall(
+        r"(?m)^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", run.stdout
+    )
+    return {
+        host: {
+            "ok": int(ok),
+            "changed": int(changed),
+            "unreachable": int(unreachable),
+            "failed": int(failed),
+        }
+        for host, ok, changed, unreachable, failed in found
+    }
+
+
 def test_a_rolling_redeploy_with_a_queue_password_rotation_loses_no_request(
-    client, secrets, shared_job
+    client, secrets, shared_job, production_inventory
 ):
-    """Steps 1-2 of docs/operations.md's rotation (new password + the previous one accepted) and
-    a changed LOG_LEVEL: Redis takes the passwords without a restart, each app host is drained
-    in HAProxy, restarted with the new password and put back; a client loop through HAProxy
-    meanwhile gets an answer to every request."""
+    """Steps 1-2 of docs/operations.md's rotation, by the operator over SSH: `ansible-vault
+    edit` moves the password to the previous one and puts a new one (`openssl rand -hex 32`);
+    the deploy gives Redis both without a restart, drains each app host in HAProxy, restarts it
+    with the new password and puts it back; a client loop through HAProxy meanwhile gets an
+    answer to every request."""
     before, redis_before = started_at(), redis_run_id("queue_password")
+    current = vault_file(CLUSTER_VAULT)["vault_regression_analyzer_queue_password"]
+    assert sha(current) == sha(secrets["queue_password"])
+    fresh = operator(["openssl", "rand", "-hex", "32"])
+    assert fresh.returncode == 0, fresh.stderr
+    secrets["new_queue_password"] = fresh.stdout.strip()
+    edit_vault(
+        CLUSTER_VAULT,
+        {
+            "vault_regression_analyzer_queue_previous_password": current,
+            "vault_regression_analyzer_queue_password": secrets["new_queue_password"],
+        },
+    )
     job_url = f"{PROXY}/results/{shared_job['job_id']}"
     counts = {"ok": 0, "failed": 0}
     failures: list[str] = []
@@ -329,20 +511,17 @@ def test_a_rolling_redeploy_with_a_queue_password_rotation_loses_no_request(
     thread = threading.Thread(target=loop, daemon=True)
     thread.start()
     try:
-        run = deploy(
-            "-e", "@secrets-rotated.test-only.vault", "-e", "regression_analyzer_log_level=DEBUG"
-        )
+        run = deploy(production_inventory)
     finally:
         time.sleep(2)
         stop.set()
         thread.join(timeout=60)
     assert run.returncode == 0, run.stdout[-3000:]
+    assert set(recaps(run)) == {*APP, QUEUE_HOST}, run.stdout[-3000:]
     after = started_at()
     print(f"\nrolling redeploy through HAProxy: {counts}, restarted: {before} -> {after}")
     for name in APP:
         assert after[name] != before[name], f"{name} was not restarted"
-        env = docker_host(name).file("/etc/regression-analyzer/regression-analyzer.env")
-        assert "LOG_LEVEL=DEBUG" in env.content_string
         inside = docker_host(name).check_output(
             f"docker exec {CONTAINER} cat /run/secrets/queue_password"
         )
@@ -353,17 +532,13 @@ def test_a_rolling_redeploy_with_a_queue_password_rotation_loses_no_request(
     assert redis_cli("queue_password", "PING") == "PONG"
 
 
-def test_the_previous_queue_password_is_dropped_without_restarting_redis(client, secrets):
-    """Step 3: the queue play alone, without the previous password."""
+def test_the_previous_queue_password_is_dropped_without_restarting_redis(
+    client, secrets, production_inventory
+):
+    """Step 3: `ansible-vault edit` empties the previous password; the queue play alone."""
     redis_before = redis_run_id("new_queue_password")
-    run = deploy(
-        "-e",
-        "@secrets-rotated.test-only.vault",
-        "-e",
-        '{"vault_regression_analyzer_queue_previous_password": ""}',
-        "--tags",
-        "regression_analyzer_queue",
-    )
+    edit_vault(CLUSTER_VAULT, {"vault_regression_analyzer_queue_previous_password": ""})
+    run = deploy(production_inventory, "--tags", "regression_analyzer_queue")
     assert run.returncode == 0, run.stdout[-3000:]
     assert "WRONGPASS" in redis_cli("queue_password", "PING")
     assert redis_cli("new_queue_password", "PING") == "PONG"
@@ -374,9 +549,115 @@ def test_the_previous_queue_password_is_dropped_without_restarting_redis(client,
     assert client.get(f"{PROXY}/uploads/nothing").status_code == 404
 
 
+def on_a_terminal(command: str, answers: dict[str, str], timeout: float = 180) -> tuple[int, str]:
+    """`bash -c COMMAND` on a pseudo-terminal, as typed by the operator: each prompt in
+    `answers` (a text the command prints) is answered once, when it appears."""
+    controller, terminal = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "MOLECULE_"))}
+    process = subprocess.Popen(
+        ["bash", "-c", command],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        cwd=PROJECT_DIR,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(terminal)
+    output, pending = b"", dict(answers)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if select.select([controller], [], [], 0.5)[0]:
+                try:
+                    chunk = os.read(controller, 65536)
+                except OSError:  # EIO: the command and its children closed the terminal
+                    break
+                if not chunk:
+                    break
+                output += chunk
+                for prompt in [p for p in pending if p.encode() in output]:
+                    os.write(controller, pending.pop(prompt).encode() + b"\n")
+            elif process.poll() is not None:
+                break
+        else:
+            process.kill()
+            raise AssertionError(f"{command!r} still runs after {timeout} s")
+        return process.wait(timeout=30), output.decode(errors="replace")
+    finally:
+        os.close(controller)
+
+
+def runbook_lines(after: str, count: int) -> list[str]:
+    """The first `count` lines of the first ```bash block after the text `after` in
+    docs/operations.md."""
+    runbook = (PROJECT_DIR / "docs" / "operations.md").read_text()
+    block = runbook.split(after, 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    lines = block.splitlines()
+    assert len(lines) >= count, block
+    return lines[:count]
+
+
+def over_ssh_here(line: str) -> str:
+    """A runbook line with the example hosts and addresses replaced by this scenario's, and
+    `ssh` given the operator's key and known hosts (the ~/.ssh/config of a real operator)."""
+    assert line.startswith(("ssh -t deploy@", " printf")), line
+    for example, address in {
+        "ra-prod-1": APP["ra-scale-out-app1"],
+        "ra-proxy-1": QUEUE_ADDRESS,
+        "ra-queue-1": QUEUE_ADDRESS,
+        "10.0.0.5": QUEUE_ADDRESS,
+    }.items():
+        line = line.replace(example, address)
+    options = (
+        f"-i {OPERATOR / 'id_ed25519'} -o UserKnownHostsFile={OPERATOR / 'known_hosts'} "
+        "-o StrictHostKeyChecking=accept-new"
+    )
+    return line.replace("ssh -t ", f"ssh {options} -t ", 1)
+
+
+def test_the_runbooks_checks_over_ssh_show_the_new_password_and_both_hosts_up(secrets):
+    """docs/operations.md's own check and verify lines (sections 6 and 7), verbatim but for
+    the host names, run on a terminal; sudo asks for deploy's password, as on a real VM."""
+    sudo = {"[sudo] password for deploy": BECOME_PASSWORD}
+    journal, install, stat = runbook_lines("\nCheck:\n", 4)[1:]
+    code, out = on_a_terminal(over_ssh_here(journal), sudo)
+    assert code == 0 and "haproxy" in out, out[-2000:]
+    code, out = on_a_terminal(over_ssh_here(install), sudo)
+    assert code == 0, out[-2000:]
+    code, out = on_a_terminal(over_ssh_here(stat), sudo)
+    assert code == 0, out[-2000:]
+    for name in APP:
+        assert f"regression_analyzer_app,{name},UP" in out, out[-2000:]
+
+    in_container, by_hand, ping = runbook_lines("Verify by hashes", 3)
+    code, out = on_a_terminal(over_ssh_here(in_container), sudo)
+    assert code == 0, out[-2000:]
+    hashes = re.findall(r"\b[0-9a-f]{64}\b", out)
+    assert hashes == [sha(secrets["new_queue_password"] + "\n")], "not the new password"
+    code, out = on_a_terminal(
+        over_ssh_here(by_hand.replace("NEW-PASSWORD", secrets["new_queue_password"])), {}
+    )
+    assert code == 0 and re.findall(r"\b[0-9a-f]{64}\b", out) == hashes
+    code, out = on_a_terminal(
+        over_ssh_here(ping), {"queue password: ": secrets["new_queue_password"]}
+    )
+    assert code == 0 and "PONG" in out, out[-2000:]
+    assert secrets["new_queue_password"] not in out, "the typed password was echoed"
+
+
+def test_the_operators_next_deploy_over_ssh_changes_nothing(production_inventory):
+    run = deploy(production_inventory)
+    assert run.returncode == 0, run.stdout[-3000:]
+    recap = recaps(run)
+    assert set(recap) == {*APP, QUEUE_HOST}, run.stdout[-3000:]
+    assert all(r["changed"] == 0 and r["failed"] == 0 for r in recap.values()), recap
+
+
 # --- no secret anywhere ---------------------------------------------------------------------
 def test_no_secret_in_docker_inspect_container_logs_or_ansible_output(secrets):
     values = [secrets["token"], secrets["queue_password"], secrets["new_queue_password"]]
+    assert all(values)
     dumps = []
     for name in APP:
         host = docker_host(name)
@@ -392,7 +673,7 @@ def test_no_secret_in_docker_inspect_container_logs_or_ansible_output(secrets):
     log = Path(EPHEMERAL_DIR) / "ansible.log"
     assert log.exists(), f"{log}: ANSIBLE_LOG_PATH not set?"
     dumps.append(log.read_text(errors="replace"))
-    assert len(OUTPUTS) == 2, "the outputs of the rotation's deploys are checked too"
+    assert len(OUTPUTS) == 3, "the outputs of the operator's deploys are checked too"
     dumps.extend(OUTPUTS)
     for value in values:
         leaked = [i for i, dump in enumerate(dumps) if value in dump]

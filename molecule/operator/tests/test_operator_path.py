@@ -34,12 +34,18 @@ import pytest
 import yaml
 from galaxy_server import GalaxyServer, build_artifact, requirements_collections
 
+# molecule/terminal.py, shared by the scenarios' tests (appended: the stdlib stays first).
+sys.path.append(str(Path(__file__).resolve().parents[2]))
+from terminal import on_a_terminal, runbook_lines
+
 PROJECT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
 OPERATOR = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "operator"
 INVENTORY = OPERATOR / "inventories" / "staging"
 VAULT = INVENTORY / "group_vars" / "regression_analyzer" / "vault.yml"
 VAULT_PASSWORD_FILE = PROJECT / "molecule" / "vault-password.test-only.txt"
 BECOME_PASSWORD = "test-only-sudo-password"  # molecule/host/vm.Dockerfile
+SUDO_PROMPT = {"[sudo] password for deploy": BECOME_PASSWORD}
+SHA256 = re.compile(r"\b[0-9a-f]{64}\b")
 DEPLOY_VENV = OPERATOR / "venv"  # the README's `.venv` of the deploy section
 HOME = OPERATOR / "home"  # the operator's ~ (~/.ansible/collections, ~/.cache)
 BASE_IMAGE = "regression-analyzer/python-base:3.11"
@@ -220,17 +226,30 @@ def wait_healthy(host) -> None:
     raise AssertionError(f"container is {status!r}, not healthy")
 
 
+def over_ssh_here(line: str) -> str:
+    """A runbook line with HOST replaced by the VM, and `ssh` given the operator's key, known
+    hosts and port (what a real operator's ~/.ssh/config holds)."""
+    assert line.startswith(("ssh ", " printf")), line
+    options = (
+        f"-p 2222 -i {OPERATOR / 'id_ed25519'} -o UserKnownHostsFile={OPERATOR / 'known_hosts'}"
+    )
+    return line.replace("deploy@HOST", "deploy@127.0.0.1").replace("ssh ", f"ssh {options} ", 1)
+
+
 def assert_rotated(host, before: dict, new_key: str) -> None:
     after = inspect(host)
     assert configuration(after) == configuration(before), "the restart changed the container"
     assert after["State"]["StartedAt"] != before["State"]["StartedAt"], "not restarted"
     wait_healthy(host)
-    # The runbook's check: the sha256 of the file in the container against the new key + "\n".
-    in_container = host.check_output(
-        f"docker exec {CONTAINER} sha256sum /run/secrets/anthropic_api_key"
-    ).split()[0]
-    by_runbook = run(["bash", "-c", f"printf '%s\\n' {shlex.quote(new_key)} | sha256sum"])
-    assert in_container == by_runbook.stdout.split()[0]
+    # The runbook's two lines, as typed: the sha256 of the file in the container (over SSH,
+    # sudo asking for the password) against that of the new key + "\n".
+    in_container, by_hand = runbook_lines("shows the provider `configured: true`", 2)
+    code, out = on_a_terminal(over_ssh_here(in_container), SUDO_PROMPT, PROJECT)
+    assert code == 0, out[-2000:]
+    typed = by_hand.replace("sk-ant-NEW-KEY", new_key)
+    code, expected = on_a_terminal(over_ssh_here(typed), {}, PROJECT)
+    assert code == 0, expected
+    assert SHA256.findall(out) == SHA256.findall(expected) and len(SHA256.findall(out)) == 1
     code, body = curl(host, "/providers")
     assert code == 200
     assert {p["name"]: p["configured"] for p in json.loads(body)}["anthropic"] is True
@@ -410,6 +429,16 @@ def test_first_deploy_installs_docker_and_starts_a_healthy_service(host):
     ]
     assert curl(host, "/health", token=False)[0] == 200
     assert curl(host, "/providers", token=False)[0] == 401  # the vault's token is required
+
+
+def test_the_runbooks_check_lines_over_ssh_show_a_healthy_service(host):
+    """Step 6 of the first deploy, its lines as written but for HOST, on a terminal."""
+    health, containers = runbook_lines("6. Check (the service listens", 2)
+    code, out = on_a_terminal(over_ssh_here(health), {}, PROJECT)
+    assert code == 0 and re.search(r'"status":\s*"ok"', out), out[-2000:]
+    code, out = on_a_terminal(over_ssh_here(containers), SUDO_PROMPT, PROJECT)
+    assert code == 0, out[-2000:]
+    assert re.search(r"\(healthy\).*regression-analyzer", out), out[-2000:]
 
 
 def test_a_second_run_changes_nothing(host):

@@ -19,11 +19,10 @@ import functools
 import hashlib
 import json
 import os
-import pty
 import re
-import select
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -32,6 +31,10 @@ import httpx
 import pytest
 import testinfra
 import yaml
+
+# molecule/terminal.py, shared by the scenarios' tests (appended: the stdlib stays first).
+sys.path.append(str(Path(__file__).resolve().parents[2]))
+from terminal import on_a_terminal, runbook_lines
 
 APP = {"ra-scale-out-app1": "10.213.5.11", "ra-scale-out-app2": "10.213.5.12"}
 QUEUE_HOST = "ra-scale-out-queue"
@@ -549,60 +552,12 @@ def test_the_previous_queue_password_is_dropped_without_restarting_redis(
     assert client.get(f"{PROXY}/uploads/nothing").status_code == 404
 
 
-def on_a_terminal(command: str, answers: dict[str, str], timeout: float = 180) -> tuple[int, str]:
-    """`bash -c COMMAND` on a pseudo-terminal, as typed by the operator: each prompt in
-    `answers` (a text the command prints) is answered once, when it appears."""
-    controller, terminal = pty.openpty()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "MOLECULE_"))}
-    process = subprocess.Popen(
-        ["bash", "-c", command],
-        stdin=terminal,
-        stdout=terminal,
-        stderr=terminal,
-        cwd=PROJECT_DIR,
-        env=env,
-        start_new_session=True,
-    )
-    os.close(terminal)
-    output, pending = b"", dict(answers)
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            if select.select([controller], [], [], 0.5)[0]:
-                try:
-                    chunk = os.read(controller, 65536)
-                except OSError:  # EIO: the command and its children closed the terminal
-                    break
-                if not chunk:
-                    break
-                output += chunk
-                for prompt in [p for p in pending if p.encode() in output]:
-                    os.write(controller, pending.pop(prompt).encode() + b"\n")
-            elif process.poll() is not None:
-                break
-        else:
-            process.kill()
-            raise AssertionError(f"{command!r} still runs after {timeout} s")
-        return process.wait(timeout=30), output.decode(errors="replace")
-    finally:
-        os.close(controller)
-
-
-def runbook_lines(after: str, count: int) -> list[str]:
-    """The first `count` lines of the first ```bash block after the text `after` in
-    docs/operations.md."""
-    runbook = (PROJECT_DIR / "docs" / "operations.md").read_text()
-    block = runbook.split(after, 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
-    lines = block.splitlines()
-    assert len(lines) >= count, block
-    return lines[:count]
-
-
 def over_ssh_here(line: str) -> str:
     """A runbook line with the example hosts and addresses replaced by this scenario's, and
     `ssh` given the operator's key and known hosts (the ~/.ssh/config of a real operator)."""
-    assert line.startswith(("ssh -t deploy@", " printf")), line
+    assert line.startswith(("ssh -t deploy@", " printf", "curl ")), line
     for example, address in {
+        "https://analyzer.example.org": PROXY_ROOT,  # no certificate here: plain HTTP
         "ra-prod-1": APP["ra-scale-out-app1"],
         "ra-proxy-1": QUEUE_ADDRESS,
         "ra-queue-1": QUEUE_ADDRESS,
@@ -620,27 +575,31 @@ def test_the_runbooks_checks_over_ssh_show_the_new_password_and_both_hosts_up(se
     """docs/operations.md's own check and verify lines (sections 6 and 7), verbatim but for
     the host names, run on a terminal; sudo asks for deploy's password, as on a real VM."""
     sudo = {"[sudo] password for deploy": BECOME_PASSWORD}
-    journal, install, stat = runbook_lines("\nCheck:\n", 4)[1:]
-    code, out = on_a_terminal(over_ssh_here(journal), sudo)
+    ready, journal, install, stat = runbook_lines("\nCheck:\n", 4)
+    code, out = on_a_terminal(over_ssh_here(ready), {}, PROJECT_DIR)
+    assert code == 0 and json.loads(out) == {"ready": True}, out[-2000:]
+    code, out = on_a_terminal(over_ssh_here(journal), sudo, PROJECT_DIR)
     assert code == 0 and "haproxy" in out, out[-2000:]
-    code, out = on_a_terminal(over_ssh_here(install), sudo)
+    code, out = on_a_terminal(over_ssh_here(install), sudo, PROJECT_DIR)
     assert code == 0, out[-2000:]
-    code, out = on_a_terminal(over_ssh_here(stat), sudo)
+    code, out = on_a_terminal(over_ssh_here(stat), sudo, PROJECT_DIR)
     assert code == 0, out[-2000:]
     for name in APP:
         assert f"regression_analyzer_app,{name},UP" in out, out[-2000:]
 
     in_container, by_hand, ping = runbook_lines("Verify by hashes", 3)
-    code, out = on_a_terminal(over_ssh_here(in_container), sudo)
+    code, out = on_a_terminal(over_ssh_here(in_container), sudo, PROJECT_DIR)
     assert code == 0, out[-2000:]
     hashes = re.findall(r"\b[0-9a-f]{64}\b", out)
     assert hashes == [sha(secrets["new_queue_password"] + "\n")], "not the new password"
     code, out = on_a_terminal(
-        over_ssh_here(by_hand.replace("NEW-PASSWORD", secrets["new_queue_password"])), {}
+        over_ssh_here(by_hand.replace("NEW-PASSWORD", secrets["new_queue_password"])),
+        {},
+        PROJECT_DIR,
     )
     assert code == 0 and re.findall(r"\b[0-9a-f]{64}\b", out) == hashes
     code, out = on_a_terminal(
-        over_ssh_here(ping), {"queue password: ": secrets["new_queue_password"]}
+        over_ssh_here(ping), {"queue password: ": secrets["new_queue_password"]}, PROJECT_DIR
     )
     assert code == 0 and "PONG" in out, out[-2000:]
     assert secrets["new_queue_password"] not in out, "the typed password was echoed"

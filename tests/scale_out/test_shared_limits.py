@@ -140,4 +140,7 @@ def test_retention_runs_on_one_node_per_period(tmp_path_factory, small_table: Pa
         during = [late - early for early, late in zip(before, after, strict=True)]
         # Both nodes try every period and one wins; alone, each would run once per period.
         assert sum(during) <= elapsed / check_s + 1, (during, elapsed)
-        assert sum(during) >= elapsed / check_s - 1, (during, elapsed)
+        # ...and it does run: a node's turn comes every check_s plus the run's own time, and
+        # the window's start and end can each cut one off (CI saw 4 in 10.0006 s, from one
+        # node whose partner always found the lock taken).
+        assert sum(during) >= elapsed / check_s - 2, (during, elapsed)

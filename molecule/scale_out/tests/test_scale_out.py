@@ -230,19 +230,25 @@ def wait_for_job(http: httpx.Client, base: str, job_id: str) -> dict:
     raise AssertionError(f"job {job_id} did not finish: {result.json()}")
 
 
+def upload_and_analyse(http: httpx.Client, upload_to: str, analyse_at: str, name: str) -> dict:
+    """TABLE uploaded through `upload_to`, analysed by a request to `analyse_at` (API bases);
+    the completed result."""
+    upload = http.post(f"{upload_to}/upload", files={"file": (name, TABLE, "text/csv")})
+    assert upload.status_code in (200, 201), upload.text
+    job = http.post(
+        f"{analyse_at}/analyze", json={"upload_id": upload.json()["upload_id"], "skip_llm": True}
+    )
+    assert job.status_code == 202, job.text
+    result = wait_for_job(http, analyse_at, job.json()["job_id"])
+    assert result["status"] == "completed", result
+    return result
+
+
 @pytest.fixture(scope="module")
 def shared_job(client) -> dict:
     """An upload through app1, analysed by a request to app2."""
     app1, app2 = (app(name) for name in APP)
-    upload = client.post(f"{app1}/upload", files={"file": ("shared.csv", TABLE, "text/csv")})
-    assert upload.status_code in (200, 201), upload.text
-    job = client.post(
-        f"{app2}/analyze", json={"upload_id": upload.json()["upload_id"], "skip_llm": True}
-    )
-    assert job.status_code == 202, job.text
-    result = wait_for_job(client, app2, job.json()["job_id"])
-    assert result["status"] == "completed", result
-    return result
+    return upload_and_analyse(client, app1, app2, "shared.csv")
 
 
 def test_an_upload_to_host1_is_analysed_by_a_request_to_host2(client, shared_job):
@@ -259,14 +265,7 @@ def test_an_upload_to_host1_is_analysed_by_a_request_to_host2(client, shared_job
 
 
 def test_the_same_through_haproxy(client):
-    upload = client.post(f"{PROXY}/upload", files={"file": ("proxy.csv", TABLE, "text/csv")})
-    assert upload.status_code in (200, 201), upload.text
-    job = client.post(
-        f"{PROXY}/analyze", json={"upload_id": upload.json()["upload_id"], "skip_llm": True}
-    )
-    assert job.status_code == 202, job.text
-    result = wait_for_job(client, PROXY, job.json()["job_id"])
-    assert result["status"] == "completed", result
+    result = upload_and_analyse(client, PROXY, PROXY, "proxy.csv")
     for _ in range(4):  # round robin: both hosts answer
         assert client.get(PROXY_ROOT + result["chart_urls"][0]).status_code == 200
 

@@ -5,8 +5,43 @@
 #   docker build --build-arg BASE_IMAGE=regression-analyzer/python-base:3.11 .
 # Air-gapped / private index: docs/container.md.
 
-# Both stages must use the same base: the venv's python is a symlink to its interpreter.
+# Every stage starts from the same base: the venv's python is a symlink to its interpreter.
+# The `os` stage comes first so that `docker build --target os` builds it alone (the
+# classic builder builds every stage above the target).
 ARG BASE_IMAGE=python:3.11-slim
+
+# ---------------------------------------------------------------------------------------
+# os: the base with every pending Debian update installed, from the release's -updates and
+# -security suites too (scripts/os-updates.sh; it fails the build when anything stays
+# upgradable), and without what the service never uses: the base interpreter's own pip,
+# setuptools and wheel (Debian's python3-pip, or python.org's in /usr/local) and every
+# setuid/setgid bit (the service runs as uid 1000 and never changes identity).
+# OS_UPDATES_STAMP is only recorded, but a new value re-runs this stage: the build cache
+# would otherwise keep the first build's packages forever (docs/container.md, "Security
+# updates": the role passes the date, at most every regression_analyzer_os_updates_max_age_days).
+# OS_UPDATES=0: a build without any Debian mirror (air-gapped), as patched as its base; the
+# record says so.
+FROM ${BASE_IMAGE} AS os
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+ARG OS_UPDATES=1
+ARG OS_UPDATES_STAMP=
+ARG DEBIAN_SECURITY_URI=http://deb.debian.org/debian-security
+COPY scripts/os-updates.sh /usr/local/lib/regression-analyzer/os-updates.sh
+RUN { dpkg-query -W -f '${Package} ${db:Status-Abbrev}\n' python3-pip python3-setuptools python3-wheel python3-pkg-resources 2>/dev/null || true; } \
+        | awk '$2 == "ii" { print $1 }' | DEBIAN_FRONTEND=noninteractive xargs -r dpkg --purge >/dev/null; \
+    for dist in pip setuptools wheel _distutils_hack pkg_resources distutils-precedence.pth; do \
+        rm -rf /usr/local/lib/python3*/site-packages/"${dist}" /usr/local/lib/python3*/site-packages/"${dist}"-*.dist-info; \
+    done; \
+    rm -f /usr/local/bin/pip /usr/local/bin/pip3*; \
+    if [ "$OS_UPDATES" = 1 ]; then \
+        bash /usr/local/lib/regression-analyzer/os-updates.sh; \
+    else \
+        mkdir -p /usr/local/share/regression-analyzer; \
+        printf '# OS_UPDATES=0: no Debian updates applied at build time (%s); as patched as the base image\n' \
+            "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>/usr/local/share/regression-analyzer/os-updates.txt; \
+        dpkg-query -W -f '${Package} ${Version} ${Architecture}\n' | sort >/usr/local/share/regression-analyzer/os-packages.txt; \
+    fi; \
+    find / -xdev -type f -perm /6000 -printf 'setuid/setgid bit removed: %p\n' -exec chmod ug-s {} +
 
 # ---------------------------------------------------------------------------------------
 # deps: a virtual environment with the runtime dependencies only, exactly as locked in
@@ -53,7 +88,9 @@ ARG PIP_INDEX_URL
 ARG PIP_EXTRA_INDEX_URL
 ARG PIP_TRUSTED_HOST
 ARG PIP_NO_INDEX
-COPY requirements-build.lock ./
+# The SBOM tools (requirements-sbom.lock) get a venv of their own here too: the `sbom` stage
+# copies it, so the package-index settings above are handled in two stages only.
+COPY requirements-build.lock requirements-sbom.lock ./
 RUN [ -n "${PIP_INDEX_URL:-}" ] || unset PIP_INDEX_URL; \
     [ -n "${PIP_EXTRA_INDEX_URL:-}" ] || unset PIP_EXTRA_INDEX_URL; \
     [ -n "${PIP_TRUSTED_HOST:-}" ] || unset PIP_TRUSTED_HOST; \
@@ -61,7 +98,10 @@ RUN [ -n "${PIP_INDEX_URL:-}" ] || unset PIP_INDEX_URL; \
     if ls /wheelhouse/*.whl >/dev/null 2>&1; then export PIP_FIND_LINKS=/wheelhouse; fi; \
     python3 -m venv /opt/buildtools; \
     /opt/buildtools/bin/pip install --no-cache-dir --require-hashes --no-deps \
-        --requirement requirements-build.lock
+        --requirement requirements-build.lock; \
+    python3 -m venv /opt/sbomtools; \
+    /opt/sbomtools/bin/pip install --no-cache-dir --require-hashes --no-deps \
+        --requirement requirements-sbom.lock
 COPY pyproject.toml README.md ./
 COPY src/ src/
 RUN /opt/buildtools/bin/pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /dist . \
@@ -92,7 +132,7 @@ RUN size() { du -sm --apparent-size /opt/venv | cut -f1; }; \
     step "C sources, headers, Cython and type stubs" \
         'find /opt/venv/lib/python3*/site-packages \( -name "*.pyi" -o -name "*.pxd" -o -name "*.pyx" -o -name "*.h" -o -name "*.c" -o -name "*.cpp" \) -type f -delete'; \
     if [ "$STRIP" = 1 ] && ! command -v strip >/dev/null && command -v apt-get >/dev/null; then \
-        { apt-get update -qq && apt-get install -y -qq --no-install-recommends binutils; } >/dev/null 2>&1 \
+        { apt-get update -qq && apt-get install -y -qq --no-install-recommends binutils && rm -rf /var/lib/apt/lists/*; } >/dev/null 2>&1 \
             || echo "TRIM binutils not installable (no Debian mirror?): not stripping"; \
     fi; \
     if [ "$STRIP" = 1 ] && command -v strip >/dev/null; then \
@@ -103,8 +143,23 @@ RUN size() { du -sm --apparent-size /opt/venv | cut -f1; }; \
         'MPLCONFIGDIR=$(mktemp -d) /opt/venv/bin/python /usr/local/lib/container-bytecode.py /opt/venv'
 
 # ---------------------------------------------------------------------------------------
-# runtime: interpreter (base), the slim venv, the app. No compilers, no pip cache.
-FROM ${BASE_IMAGE} AS runtime
+# sbom: the CycloneDX SBOM of exactly what the runtime stage holds (scripts/container-sbom.py):
+# the slim venv with the app, and the `os` stage's dpkg database. Written into the image and
+# exported by scripts/scan-image.sh.
+FROM slim AS sbom
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+COPY --from=app /opt/sbomtools /opt/sbomtools
+COPY --from=app /staging/ /
+COPY --from=os /var/lib/dpkg /sbom/dpkg
+COPY --from=os /etc/debian_version /sbom/debian_version
+COPY scripts/container-sbom.py /sbom/container-sbom.py
+ARG VERSION=
+RUN /opt/sbomtools/bin/python /sbom/container-sbom.py --venv /opt/venv --dpkg-admindir /sbom/dpkg \
+        --debian-version /sbom/debian_version --version "${VERSION}" --out /sbom/sbom.cdx.json
+
+# ---------------------------------------------------------------------------------------
+# runtime: the updated base (os), the slim venv, the app. No compilers, no pip, no caches.
+FROM os AS runtime
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 RUN groupadd --gid 1000 appuser \
     && useradd --uid 1000 --gid 1000 --no-create-home --home-dir /nonexistent \
@@ -136,6 +191,7 @@ COPY --from=app /staging/ /
 # The probe runs every few seconds in every container: a socket-only script, run with -I -S
 # (no site, no matplotlib .pth hook), costs a fraction of `python -c "import urllib..."`.
 COPY scripts/container-healthcheck.py /usr/local/lib/regression-analyzer/healthcheck.py
+COPY --from=sbom /sbom/sbom.cdx.json /usr/local/share/regression-analyzer/sbom.cdx.json
 # Late, so that changing them does not invalidate the layers above. Without VERSION,
 # /api/v1/health reports the wheel's version (pyproject.toml), the one source of it.
 ARG VERSION=
@@ -143,13 +199,15 @@ ARG VCS_REF=unknown
 ARG BUILD_DATE=unknown
 # No public repository URL is configured in pyproject.toml: pass the real one at build time.
 ARG SOURCE_URL=https://github.com/regression-analyzer/regression-analyzer
+ARG OS_UPDATES_STAMP=
 LABEL org.opencontainers.image.title="regression-analyzer" \
       org.opencontainers.image.description="Understand a table, fit and diagnose a regression, draw the charts and explain the result." \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${VCS_REF}" \
       org.opencontainers.image.created="${BUILD_DATE}" \
       org.opencontainers.image.source="${SOURCE_URL}" \
-      org.opencontainers.image.licenses="MIT"
+      org.opencontainers.image.licenses="MIT" \
+      io.github.regression-analyzer.os-updates-stamp="${OS_UPDATES_STAMP}"
 ENV REGRESSION_ANALYZER_VERSION=${VERSION}
 WORKDIR /data
 USER 1000:1000

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Fill a wheelhouse for air-gapped image builds: exactly the files requirements.lock and
-# requirements-build.lock pin (runtime dependencies, setuptools and wheel), as wheels for the
+# Fill a wheelhouse for air-gapped image builds: exactly the files requirements.lock,
+# requirements-build.lock and requirements-sbom.lock pin (runtime dependencies, setuptools and
+# wheel, the SBOM tools), as wheels for the
 # image's platform (Linux x86_64, CPython 3.11), on a machine that can reach an index.
 # --require-hashes: pip refuses any file whose sha256 the locks do not list, so the wheelhouse
 # holds what every other build installs.
@@ -23,5 +24,6 @@ for p in $PLATFORMS; do platform_args+=(--platform "$p"); done
 # The locks already hold the whole dependency closure: --no-deps resolves nothing new.
 "$PYTHON" -m pip download --disable-pip-version-check --only-binary=:all: --no-deps \
   --require-hashes --python-version "$PY_VERSION" --implementation cp "${platform_args[@]}" \
-  --dest "$DIR" --requirement requirements.lock --requirement requirements-build.lock
+  --dest "$DIR" --requirement requirements.lock --requirement requirements-build.lock \
+  --requirement requirements-sbom.lock
 echo "[build-wheelhouse] $(find "$DIR" -name '*.whl' | wc -l) wheels, $(du -sh "$DIR" | cut -f1) in $DIR"

@@ -1,4 +1,4 @@
-"""requirements.lock (and requirements-build.lock) against pyproject.toml.
+"""requirements.lock (and requirements-build.lock, requirements-sbom.lock) against pyproject.toml.
 
 The image installs only from the locks (`pip install --require-hashes --no-deps`), so a lock
 that misses a dependency, pins a version pyproject.toml refuses, lacks a hash or drags in a
@@ -89,6 +89,11 @@ def build_lock() -> list[Locked]:
     return parse_lock(ROOT / "requirements-build.lock")
 
 
+@pytest.fixture(scope="module")
+def sbom_lock() -> list[Locked]:
+    return parse_lock(ROOT / "requirements-sbom.lock")
+
+
 def test_every_runtime_dependency_is_pinned_to_an_allowed_version(lock: list[Locked]) -> None:
     for text in PYPROJECT["project"]["dependencies"]:
         wanted = Requirement(text)
@@ -105,9 +110,9 @@ def test_every_runtime_dependency_is_pinned_to_an_allowed_version(lock: list[Loc
 
 
 def test_every_locked_requirement_is_pinned_and_hashed(
-    lock: list[Locked], build_lock: list[Locked]
+    lock: list[Locked], build_lock: list[Locked], sbom_lock: list[Locked]
 ) -> None:
-    for entry in lock + build_lock:
+    for entry in lock + build_lock + sbom_lock:
         pinned_version(entry)
         assert entry.hashes, f"{entry.requirement}: no --hash"
         for value in entry.hashes:
@@ -149,4 +154,16 @@ def test_build_lock_pins_the_build_system(build_lock: list[Locked]) -> None:
         wanted = Requirement(text)
         entry = names.get(canonicalize_name(wanted.name))
         assert entry is not None, f"{wanted.name} missing from requirements-build.lock"
+        assert wanted.specifier.contains(pinned_version(entry), prereleases=True)
+
+
+def test_sbom_lock_pins_the_sbom_group(sbom_lock: list[Locked]) -> None:
+    """The SBOM stage installs exactly this lock; it must hold what pyproject.toml's `sbom`
+    dependency group asks for, and each name once for the image's Python."""
+    names = {e.name: e for e in sbom_lock if e.applies_in_image}
+    assert len(names) == len([e for e in sbom_lock if e.applies_in_image])
+    for text in PYPROJECT["dependency-groups"]["sbom"]:
+        wanted = Requirement(text)
+        entry = names.get(canonicalize_name(wanted.name))
+        assert entry is not None, f"{wanted.name} missing from requirements-sbom.lock"
         assert wanted.specifier.contains(pinned_version(entry), prereleases=True)

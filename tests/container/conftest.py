@@ -32,6 +32,9 @@ PROJECT_VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"
 # A local part the package metadata never has: proves /health reports the build argument.
 VERSION = f"{PROJECT_VERSION}+container-test"
 APP_UID = 1000
+# A new day's build installs the Debian updates published since (the layer is cached per
+# stamp): the image under test is never older than a day's updates, on a warm machine too.
+OS_UPDATES_STAMP = time.strftime("%Y-%m-%d", time.gmtime())
 
 
 def docker(
@@ -65,13 +68,18 @@ def engine() -> None:
         )
 
 
+def base_image() -> str:
+    """The base the test image is built from."""
+    return os.environ.get("REGRESSION_ANALYZER_BASE_IMAGE", DEFAULT_BASE)
+
+
 @pytest.fixture(scope="session")
 def image(engine: None) -> str:
     """regression-analyzer:test, built once per session from the working tree."""
     prebuilt = os.environ.get("REGRESSION_ANALYZER_TEST_IMAGE")
     if prebuilt:
         return prebuilt
-    base = os.environ.get("REGRESSION_ANALYZER_BASE_IMAGE", DEFAULT_BASE)
+    base = base_image()
     if docker("image", "inspect", base, check=False).returncode != 0 and base == DEFAULT_BASE:
         pytest.fail(
             f"base image {base} missing: build it with scripts/build-base-image.sh "
@@ -87,6 +95,7 @@ def image(engine: None) -> str:
         "--build-arg", f"VERSION={VERSION}",
         "--build-arg", f"VCS_REF={rev or 'unknown'}",
         "--build-arg", f"BUILD_DATE={time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}",
+        "--build-arg", f"OS_UPDATES_STAMP={OS_UPDATES_STAMP}",
         "-t", TAG, str(ROOT),
         timeout=3600,
     )  # fmt: skip

@@ -441,6 +441,17 @@ def test_the_runbooks_check_lines_over_ssh_show_a_healthy_service(host):
     assert re.search(r"\(healthy\).*regression-analyzer", out), out[-2000:]
 
 
+def test_the_runbooks_security_update_line_shows_when_and_from_which_suites(host):
+    """docs/operations.md, "Security updates": the check line, on a terminal over SSH."""
+    (check,) = runbook_lines("what\n  that build upgraded):", 1)
+    code, out = on_a_terminal(over_ssh_here(check), SUDO_PROMPT, PROJECT)
+    assert code == 0, out[-2000:]
+    # The role's stamp (a UTC time), and the release's three suites as apt read them.
+    assert re.search(r"^stamp: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\r?$", out, re.M), out[-2000:]
+    for suite in ("bookworm", "bookworm-updates", "bookworm-security"):
+        assert re.search(rf"  {suite}  \w{{3}}, ", out), (suite, out[-2000:])
+
+
 def test_a_second_run_changes_nothing(host):
     result, recap = deploy()
     assert result.returncode == 0, tail(result)

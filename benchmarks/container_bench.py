@@ -84,8 +84,14 @@ def steps_cached(log: str) -> tuple[list[str], list[str]]:
     return cached, rebuilt
 
 
-def print_rebuilt(steps: list[str]) -> None:
-    for step in steps:
+def incremental_build(what: str, ctx: Path, args: argparse.Namespace, *extra: str) -> None:
+    """Build again after WHAT changed; print the time and which steps ran again."""
+    seconds, log = build(ctx, args.image, args.base, *extra)
+    cached, rebuilt = steps_cached(log)
+    deps_cached = any("pip install" in s and "requirements.lock" in s for s in cached)
+    print(f"build, {what:<35}{seconds:6.1f} s ({len(cached)} steps cached, {len(rebuilt)} "
+          f"rebuilt; dependency install cached: {deps_cached})")  # fmt: skip
+    for step in rebuilt:
         if not step.startswith(("ARG", "LABEL", "ENV", "USER", "WORKDIR", "VOLUME", "EXPOSE")):
             print(f"    rebuilt: {step[:100]}")
 
@@ -347,21 +353,10 @@ def main() -> None:
               f"({len(cached)} steps cached, {len(rebuilt)} rebuilt)")  # fmt: skip
         init = ctx / "src/regression_analyzer/__init__.py"
         init.write_text(init.read_text() + f"\n# bench {time.time()}\n")
-        seconds, log = build(ctx, args.image, args.base)
-        cached, rebuilt = steps_cached(log)
-        deps_cached = any("pip install" in s and "requirements.lock" in s for s in cached)
-        print(f"build, code-only change:                  {seconds:6.1f} s "
-              f"({len(cached)} steps cached, {len(rebuilt)} rebuilt; "
-              f"dependency install cached: {deps_cached})")  # fmt: skip
-        print_rebuilt(rebuilt)
+        incremental_build("code-only change:", ctx, args)
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        seconds, log = build(ctx, args.image, args.base, "--build-arg", f"OS_UPDATES_STAMP={stamp}")
-        cached, rebuilt = steps_cached(log)
-        deps_cached = any("pip install" in s and "requirements.lock" in s for s in cached)
-        print(f"build, new OS_UPDATES_STAMP (updates due): {seconds:6.1f} s "
-              f"({len(cached)} steps cached, {len(rebuilt)} rebuilt; "
-              f"dependency install cached: {deps_cached})")  # fmt: skip
-        print_rebuilt(rebuilt)
+        stamp_arg = f"OS_UPDATES_STAMP={stamp}"
+        incremental_build("new OS_UPDATES_STAMP:", ctx, args, "--build-arg", stamp_arg)
 
     size = json.loads(sh("docker", "image", "inspect", args.image))[0]["Size"]
     print(f"image size:                               {size / 1e6:6.0f} MB")

@@ -115,7 +115,9 @@ def repositories() -> None:
     if UPSTREAM.exists():
         shutil.rmtree(UPSTREAM)
     git("clone", "-q", "--bare", str(PROJECT), str(UPSTREAM))
-    git("tag", tag, "HEAD", cwd=UPSTREAM)
+    # -f: the release's own tag (v0.2.0 ...) comes along with the clone and may name an
+    # earlier commit; in this private copy it names the code under test.
+    git("tag", "-f", tag, "HEAD", cwd=UPSTREAM)
     url = f"file://{UPSTREAM}"
 
     if OLDEST.exists():

@@ -36,9 +36,15 @@ class JobProcesses:
     """Runs jobs of a store, each in its own capped process."""
 
     def __init__(
-        self, store: JobStore, timeout_s: float, memory_mb: int, node: str | None = None
+        self,
+        store: JobStore,
+        timeout_s: float,
+        memory_mb: int,
+        node: str | None = None,
+        uploads_dir: Path | None = None,
     ) -> None:
         self.store = store
+        self.uploads_dir = uploads_dir
         self.node = node or node_name()
         self.timeout_s = timeout_s
         self.memory_mb = memory_mb
@@ -67,11 +73,13 @@ class JobProcesses:
             return "skipped"  # deleted by retention meanwhile
         if state.status in ("completed", "failed"):
             return "skipped"
-        if not Path(state.upload_path).is_file():
+        upload = self.upload_file(state.upload_id, state.upload_path)
+        if upload is None:
             self.fail(job_id, "The uploaded table no longer exists; upload it again.")
             return "finished"
         state = self.store.update(
             job_id,
+            upload_path=str(upload),
             status="running",
             stage="starting",
             started_at=now(),
@@ -95,6 +103,21 @@ class JobProcesses:
             self._running.pop(job_id, None)
             with contextlib.suppress(ValueError):
                 process.close()
+
+    def upload_file(self, upload_id: str, recorded: str) -> Path | None:
+        """The upload a job analyses: the path its state recorded or, when that is gone, the
+        same file under today's DATA_DIR (a job queued before DATA_DIR moved, e.g. to another
+        mount or host at an upgrade); None when neither exists."""
+        path = Path(recorded)
+        if path.is_file():
+            return path
+        if self.uploads_dir is None:
+            return None
+        moved = self.uploads_dir / upload_id / path.name
+        # upload_id comes from our own state; still, never look outside the uploads folder.
+        if moved.parent.parent != self.uploads_dir or not moved.is_file():
+            return None
+        return moved
 
     async def _watch(self, job_id: str, process: BaseProcess) -> RunOutcome:
         """Wait for the process; kill it at JOB_TIMEOUT_S or when cancelled; record crashes."""

@@ -44,12 +44,13 @@ class LocalJobQueue:
         timeout_s: float,
         grace_s: float,
         memory_mb: int = 1024,
+        uploads_dir: Path | None = None,
     ) -> None:
         self.store = store
         self.workers = workers
         self.queue_max = queue_max
         self.grace_s = grace_s
-        self.processes = JobProcesses(store, timeout_s, memory_mb)
+        self.processes = JobProcesses(store, timeout_s, memory_mb, uploads_dir=uploads_dir)
         self._queue: deque[str] = deque()
         self._wakeup = asyncio.Event()
         self._slots = asyncio.Semaphore(workers)

@@ -185,6 +185,7 @@ def _job_queue(settings: Settings) -> tuple[JobQueue, RateLimiter, RateLimiter]:
                 timeout_s=settings.job_timeout_s,
                 grace_s=settings.shutdown_grace_s,
                 memory_mb=settings.worker_memory_mb,
+                uploads_dir=settings.uploads_dir,
             ),
             SlidingWindowLimiter(settings.rate_limit),
             SlidingWindowLimiter(settings.upload_rate_limit),
@@ -202,6 +203,7 @@ def _job_queue(settings: Settings) -> tuple[JobQueue, RateLimiter, RateLimiter]:
         memory_mb=settings.worker_memory_mb,
         lease_s=settings.queue_lease_s,
         retention_check_s=settings.retention_check_s,
+        uploads_dir=settings.uploads_dir,
     )
     return (
         queue,

@@ -145,6 +145,7 @@ class SharedJobQueue:
         memory_mb: int,
         lease_s: float,
         retention_check_s: float,
+        uploads_dir: Path | None = None,
     ) -> None:
         self.store: SharedJobStore = store
         self.engine = store.engine
@@ -154,7 +155,7 @@ class SharedJobQueue:
         self.lease_s = lease_s
         self.retention_check_s = retention_check_s
         self.node = node_name()
-        self.processes = JobProcesses(store, timeout_s, memory_mb, self.node)
+        self.processes = JobProcesses(store, timeout_s, memory_mb, self.node, uploads_dir)
         self._queue_name = self.engine.key("queue")
         self._timeout_s = timeout_s
         # Made in start(): arq's Worker binds to the event loop that exists when it is made.
@@ -195,7 +196,36 @@ class SharedJobQueue:
             asyncio.to_thread(self.processes.warm_up), name="warm-up"
         )
         self._main = asyncio.create_task(self._work(), name="queue-worker")
+        await self._enqueue_lost_jobs()
         log.info("shared mode: node %s takes jobs from %s", self.node, self._queue_name)
+
+    async def _enqueue_lost_jobs(self) -> None:
+        """Put back in the queue every unfinished job whose arq job is gone.
+
+        arq's job key expires a day after it was queued, and a Redis restored from an older
+        dump (or a release's saved state, tests/fixtures/releases) may hold job states whose
+        queue entries have expired: without this they would read "queued" for ever. arq
+        refuses a job id it still holds (queued or in progress), so nodes starting together
+        cannot queue a job twice, and a job that meanwhile finished is skipped when run.
+        """
+        assert self._pool is not None
+        try:
+            with engine_calls():
+                states = self.store.all()
+                for state in states:
+                    if state.status not in ("queued", "running"):
+                        continue
+                    queued = await self._pool.enqueue_job(
+                        ARQ_FUNCTION,
+                        state.job_id,
+                        _job_id=state.job_id,
+                        _queue_name=self._queue_name,
+                    )
+                    if queued is not None:
+                        log.warning("job %s was no longer in the queue; queued again", state.job_id)
+        except QueueUnavailable:
+            # The engine is away: the worker loop waits for it; the next start looks again.
+            log.warning("the queue engine is unreachable; lost jobs are looked for at next start")
 
     async def _work(self) -> None:
         """arq's loop; while the engine is down, wait and try again (running analyses go on)."""

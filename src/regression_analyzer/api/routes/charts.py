@@ -7,7 +7,7 @@ import re
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 
-from ...report import Report
+from ...stored_report import read_report
 from ..deps import JobStoreDep, require_token
 from ..jobs import JobStore
 from ..schemas import ChartList
@@ -26,7 +26,7 @@ def _charts(store: JobStore, job_id: str) -> list[str]:
         return []
     try:
         text = (store.job_dir(job_id) / "report.json").read_text(encoding="utf-8")
-        return list(Report.model_validate_json(text).charts)
+        return list(read_report(text).charts)
     except (OSError, ValueError):
         return []
 

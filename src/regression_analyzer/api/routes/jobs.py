@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import PlainTextResponse
 
 from ...errors import ColumnNotFoundError
-from ...report import Report
+from ...stored_report import ReportSchemaTooNew, read_report
 from ..deps import Jobs, JobStoreDep, Limiter, Uploads, enforce_rate_limit, require_token
 from ..jobs import JobState, JobStore, QueueFull
 from ..schemas import AnalyzeRequest, JobAccepted, JobResult, UploadInfo
@@ -95,7 +95,12 @@ def _result(state: JobState, store: JobStore) -> JobResult:
     if state.status == "completed":
         path = store.job_dir(state.job_id) / "report.json"
         try:
-            report = Report.model_validate_json(path.read_text(encoding="utf-8"))
+            report = read_report(path.read_text(encoding="utf-8"))
+        except ReportSchemaTooNew as exc:
+            # Written by a later release (this one was rolled back to): say so, not "unreadable".
+            result.status = "failed"
+            result.error = str(exc)
+            return result
         except (OSError, ValueError):
             result.status = "failed"
             result.error = "The report of this analysis is missing or unreadable."

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
+import sys
 import time
 import tomllib
 from pathlib import Path
@@ -28,9 +30,38 @@ SCENARIO_DIR = Path(
     os.environ.get("MOLECULE_SCENARIO_DIRECTORY", Path(__file__).resolve().parents[1])
 )
 PROJECT_DIR = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", SCENARIO_DIR.parents[1]))
-# The image tag is the version in pyproject.toml (the role's default): its only home.
-VERSION = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())["project"]["version"]
-IMAGE = f"regression-analyzer:{VERSION}"
+# The sources converge deployed (molecule.yml: RA_SOURCE_DIR, else this checkout).
+SOURCE_DIR = Path(os.environ.get("RA_SOURCE_DIR") or PROJECT_DIR)
+VERSION = tomllib.loads((SOURCE_DIR / "pyproject.toml").read_text())["project"]["version"]
+ROLE_FILES = PROJECT_DIR / "ansible" / "roles" / "regression_analyzer" / "files"
+CONTEXT_PATHS = yaml.safe_load(
+    (ROLE_FILES.parent / "defaults" / "main.yml").read_text(encoding="utf-8")
+)["regression_analyzer_build_context_paths"]
+
+
+def _tag_decision() -> dict:
+    """What the role's files/image_tag.py says about the sources (the default image tag)."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(ROLE_FILES / "image_tag.py"),
+            str(SOURCE_DIR),
+            str(SOURCE_DIR),
+            *CONTEXT_PATHS,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(out)
+
+
+# The default tag: the version for a release, <version>-dev.<12 hex of the context sha256>
+# otherwise (a working tree or a copy: what these runs deploy). The side effect ends with the
+# rollback to this image.
+DECISION = _tag_decision()
+IMAGE = f"regression-analyzer:{DECISION['tag']}"
+IMAGES_KEPT = 3
 EPHEMERAL_DIR = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY")
 VAULT_PASSWORD_FILE = PROJECT_DIR / "molecule" / "vault-password.test-only.txt"
 # The values molecule.yml's group_vars set.
@@ -212,3 +243,40 @@ def test_image_rebuilt_only_for_new_source(host):
         + f" {IMAGE}"
     ).strip()
     assert len(label) == 64
+
+
+def test_image_tag_is_the_version_or_a_dev_tag_of_the_context(host, inspect):
+    label = host.check_output(
+        "docker image inspect -f "
+        + shlex.quote('{{ index .Config.Labels "io.github.regression-analyzer.context-sha256" }}')
+        + f" {IMAGE}"
+    ).strip()
+    assert label == DECISION["context_sha256"]
+    if DECISION["release"]:
+        assert DECISION["tag"] == VERSION
+    else:
+        assert re.fullmatch(rf"{re.escape(VERSION)}-dev\.[0-9a-f]{{12}}", DECISION["tag"])
+        assert DECISION["tag"].endswith(label[:12])
+    version = json.loads(host.check_output(f"curl -sf {BASE}/health"))["version"]
+    assert version == DECISION["tag"]  # the image's VERSION build argument is its tag
+
+
+def _our_images(host, *filters: str) -> list[dict]:
+    args = " ".join(f"--filter {shlex.quote(f)}" for f in filters)
+    out = host.check_output(f"docker images --no-trunc --format '{{{{json .}}}}' {args}")
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def test_images_beyond_the_kept_ones_were_removed(host, inspect):
+    images = _our_images(host, "reference=regression-analyzer")
+    ids = {image["ID"] for image in images}
+    assert len(ids) == IMAGES_KEPT, images
+    assert inspect["Image"] in ids  # never the one the container runs
+    tags = {f"{image['Repository']}:{image['Tag']}" for image in images}
+    # prepare made 0.0.1, 0.0.2 and 0.0.3: the oldest is gone after the first deploy
+    assert "regression-analyzer:0.0.1" not in tags
+    # no untagged image of ours is left behind by the rebuild under the same tag
+    assert (
+        _our_images(host, "dangling=true", "label=io.github.regression-analyzer.context-sha256")
+        == []
+    )

@@ -56,14 +56,13 @@ def context_files(root: Path, fallback: list[str]) -> list[str]:
     return sorted(keep)
 
 
-def main() -> int:
-    root, out = Path(sys.argv[1]).resolve(), Path(sys.argv[2])
-    if not (root / "Dockerfile").is_file():
-        print(f"no Dockerfile in {root}", file=sys.stderr)
-        return 1
+def pack(root: Path, fallback: list[str]) -> bytes:
+    """The context of ROOT as reproducible tar.gz bytes (their sha256 identifies the source).
+
+    files/image_tag.py hashes the same bytes to name a build that is not a release."""
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for rel in context_files(root, sys.argv[3:]):
+        for rel in context_files(root, fallback):
             path = root / rel
             info = tar.gettarinfo(str(path), arcname=rel)
             info.uid = info.gid = 0
@@ -75,7 +74,15 @@ def main() -> int:
                     tar.addfile(info, fh)
             else:
                 tar.addfile(info)
-    data = gzip.compress(raw.getvalue(), compresslevel=6, mtime=0)
+    return gzip.compress(raw.getvalue(), compresslevel=6, mtime=0)
+
+
+def main() -> int:
+    root, out = Path(sys.argv[1]).resolve(), Path(sys.argv[2])
+    if not (root / "Dockerfile").is_file():
+        print(f"no Dockerfile in {root}", file=sys.stderr)
+        return 1
+    data = pack(root, sys.argv[3:])
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_bytes(data)
     tmp.replace(out)

@@ -18,10 +18,11 @@ from pathlib import Path
 RUNBOOK = Path(__file__).resolve().parents[1] / "docs" / "operations.md"
 
 
-def runbook_lines(after: str, count: int) -> list[str]:
+def runbook_lines(after: str, count: int, runbook: Path = RUNBOOK) -> list[str]:
     """The first `count` lines of the first ```bash block after the text `after` in
-    docs/operations.md (indented blocks of numbered steps included, indentation kept)."""
-    text = RUNBOOK.read_text().split(after, 1)[1]
+    docs/operations.md (indented blocks of numbered steps included, indentation kept), or in
+    another release's copy of it."""
+    text = runbook.read_text().split(after, 1)[1]
     fence = text.index("```bash\n")
     indent = text[text.rfind("\n", 0, fence) + 1 : fence]
     block = text[fence + len("```bash\n") :].split(f"{indent}```", 1)[0]
@@ -31,13 +32,21 @@ def runbook_lines(after: str, count: int) -> list[str]:
 
 
 def on_a_terminal(
-    command: str, answers: dict[str, str], cwd: Path, timeout: float = 180
+    command: str,
+    answers: dict[str, str],
+    cwd: Path,
+    timeout: float = 180,
+    env: dict[str, str] | None = None,
 ) -> tuple[int, str]:
     """`bash -c COMMAND` on a pseudo-terminal, as the operator types it: each prompt in
-    `answers` (a text the command prints) is answered once, when it appears. Returns the exit
-    code and everything the terminal showed."""
+    `answers` (a text the command prints) is answered once, when it appears. `env` adds to or
+    overrides the environment (e.g. the operator's HOME). Returns the exit code and everything
+    the terminal showed."""
     controller, terminal = pty.openpty()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "MOLECULE_"))}
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "MOLECULE_"))},
+        **(env or {}),
+    }
     process = subprocess.Popen(
         ["bash", "-c", command],
         stdin=terminal,

@@ -20,183 +20,49 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import secrets
 import shlex
 import shutil
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 import yaml
-from galaxy_server import GalaxyServer, build_artifact, requirements_collections
+from operator_steps import (
+    CONTAINER,
+    OPERATOR,
+    PROJECT,
+    SUDO_PROMPT,
+    Operator,
+    inspect,
+    tail,
+    wait_healthy,
+)
 
-# molecule/terminal.py, shared by the scenarios' tests (appended: the stdlib stays first).
-sys.path.append(str(Path(__file__).resolve().parents[2]))
+# molecule/ (terminal.py, operator_steps.py, galaxy_server.py) is on sys.path: conftest.py.
 from terminal import on_a_terminal, runbook_lines
 
-PROJECT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
-OPERATOR = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "operator"
 INVENTORY = OPERATOR / "inventories" / "staging"
-VAULT = INVENTORY / "group_vars" / "regression_analyzer" / "vault.yml"
-VAULT_PASSWORD_FILE = PROJECT / "molecule" / "vault-password.test-only.txt"
-BECOME_PASSWORD = "test-only-sudo-password"  # molecule/host/vm.Dockerfile
-SUDO_PROMPT = {"[sudo] password for deploy": BECOME_PASSWORD}
 SHA256 = re.compile(r"\b[0-9a-f]{64}\b")
-DEPLOY_VENV = OPERATOR / "venv"  # the README's `.venv` of the deploy section
-HOME = OPERATOR / "home"  # the operator's ~ (~/.ansible/collections, ~/.cache)
-BASE_IMAGE = "regression-analyzer/python-base:3.11"
-HOST = "ra-staging-1"
-CONTAINER = "regression-analyzer"
-API = "http://127.0.0.1:8000/api/v1"
 SECRETS_DIR = "/etc/regression-analyzer/secrets"
 LOGIN_USER = "debian"  # uid 1000, the first login user of Debian cloud images
-RECAP = re.compile(
-    rf"{HOST}\s*:\s*ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
-    r"\s+failed=(?P<failed>\d+)"
+
+# The operator's commands (molecule/operator_steps.py), run from the repository root.
+OP = Operator(OPERATOR, root=PROJECT, inventory=INVENTORY, port=2222)
+DEPLOY_VENV, VAULT = OP.venv, OP.vault
+run, play, deploy, curl = OP.run, OP.play, OP.deploy, OP.curl
+write_vault, edit_vault, edit_vars, vault_values = (
+    OP.write_vault,
+    OP.edit_vault,
+    OP.edit_vars,
+    OP.vault_values,
 )
+galaxy_artifacts, over_ssh_here = OP.galaxy_artifacts, OP.over_ssh_here
+assert_no_secret_in_outputs = OP.assert_no_secret_in_outputs
 
 # What the steps hand to each other: ids made before a rotation, the keys in the vault.
 # Every test takes `host`, even when it does not look at the VM: testinfra parametrizes
 # tests by host, and pytest would run the unparametrized ones out of file order.
-state: dict = {"outputs": [], "secrets": set()}
-
-
-def run(
-    argv: list[str], venv: Path = DEPLOY_VENV, cwd: Path = PROJECT, **kw
-) -> subprocess.CompletedProcess:
-    """Run a command on the controller as the operator would: the controller's venv first on
-    PATH, the operator's HOME, no Molecule or ANSIBLE_ environment; from the repo root."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "MOLECULE_"))}
-    env["PATH"] = f"{venv / 'bin'}:{env.get('PATH', '')}"
-    env["HOME"] = str(HOME)
-    env.update(kw.pop("env", {}))
-    return subprocess.run(
-        argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=1800, **kw
-    )
-
-
-def readme_deploy_setup() -> list[str]:
-    """The README's set-up lines of the controller (venv, collections), in order."""
-    section = (PROJECT / "README.md").read_text().split("## Deploying to VMs", 1)[1]
-    block = section.split("```bash\n", 1)[1].split("```", 1)[0]
-    lines = [
-        line
-        for line in block.splitlines()
-        if "--group deploy" in line or "ansible-galaxy collection install" in line
-    ]
-    assert len(lines) == 2, block
-    return lines
-
-
-def galaxy_artifacts(out_dir: Path) -> list:
-    """Artifacts of the collections ansible/requirements.yml names, for the local Galaxy."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    names = requirements_collections(PROJECT / "ansible" / "requirements.yml")
-    return [build_artifact(name, out_dir) for name in names]
-
-
-def play(
-    playbook: str, inventory: str, *extra: str, **run_kw
-) -> tuple[subprocess.CompletedProcess, dict[str, int]]:
-    """`ansible-playbook PLAYBOOK -i INVENTORY --ask-vault-pass -K ...` with the passwords
-    from files; the output is kept (for the leak check) and the host's recap parsed."""
-    result = run(
-        [
-            "ansible-playbook",
-            playbook,
-            "-i",
-            inventory,
-            "--vault-password-file",
-            str(VAULT_PASSWORD_FILE),
-            "--become-password-file",
-            str(OPERATOR / "become-password.test-only.txt"),
-            *extra,
-        ],
-        **run_kw,
-    )
-    state["outputs"].append(result.stdout + result.stderr)
-    match = RECAP.search(result.stdout)
-    recap = {k: int(v) for k, v in match.groupdict().items()} if match else {}
-    return result, recap
-
-
-def deploy(*extra: str) -> tuple[subprocess.CompletedProcess, dict[str, int]]:
-    """The runbook's `ansible-playbook ansible/deploy.yml -i <inventory> ...`."""
-    return play("ansible/deploy.yml", str(INVENTORY), *extra)
-
-
-def tail(result: subprocess.CompletedProcess, lines: int = 60) -> str:
-    return "\n".join((result.stdout + result.stderr).splitlines()[-lines:])
-
-
-def write_vault(anthropic: str, openai: str, token: str) -> None:
-    """cp vault.yml.example vault.yml, fill it in, ansible-vault encrypt vault.yml."""
-    example = VAULT.with_name("vault.yml.example").read_text()
-    filled = (
-        example.replace('"sk-ant-REPLACE-ME"', json.dumps(anthropic))
-        .replace('"sk-REPLACE-ME"', json.dumps(openai))
-        .replace('"REPLACE-ME"', json.dumps(token))
-    )
-    VAULT.write_text(filled)
-    encrypt = run(
-        ["ansible-vault", "encrypt", "--vault-password-file", str(VAULT_PASSWORD_FILE), str(VAULT)]
-    )
-    assert encrypt.returncode == 0, encrypt.stderr
-
-
-def edit_vault(variable: str, value: str, vault: Path = VAULT, venv: Path = DEPLOY_VENV) -> None:
-    """`ansible-vault edit vault.yml`, with an EDITOR that changes one line."""
-    editor = OPERATOR / "editor.py"
-    editor.write_text(
-        "import re, sys\n"
-        "path = sys.argv[1]\n"
-        "text = open(path).read()\n"
-        f"text = re.sub(r'(?m)^{variable}: .*$', {f'{variable}: {json.dumps(value)}'!r}, text)\n"
-        "open(path, 'w').write(text)\n"
-    )
-    edited = run(
-        ["ansible-vault", "edit", "--vault-password-file", str(VAULT_PASSWORD_FILE), str(vault)],
-        venv=venv,
-        env={"EDITOR": f"{sys.executable} {editor}"},
-    )
-    assert edited.returncode == 0, edited.stderr
-
-
-def edit_vars(settings: dict[str, str]) -> None:
-    """$EDITOR vars.yml: change the settings that are there, add the others."""
-    path = INVENTORY / "group_vars" / "regression_analyzer" / "vars.yml"
-    text = path.read_text()
-    for name, value in settings.items():
-        line = f"{name}: {value}"
-        text, found = re.subn(rf"(?m)^{name}:.*$", line, text)
-        if not found:
-            text += line + "\n"
-    path.write_text(text)
-
-
-def vault_values() -> dict:
-    out = run(
-        ["ansible-vault", "view", "--vault-password-file", str(VAULT_PASSWORD_FILE), str(VAULT)]
-    )
-    assert out.returncode == 0, out.stderr
-    return yaml.safe_load(out.stdout)
-
-
-def curl(host, path: str, *args: str, token: bool = True) -> tuple[int, str]:
-    """Call the API from the VM itself (it listens on the VM's loopback only)."""
-    auth = f"-H {shlex.quote('Authorization: Bearer ' + state['token'])}" if token else ""
-    quoted = " ".join(shlex.quote(a) for a in args)
-    out = host.run(f"curl -s -w '\\n%{{http_code}}' {auth} {quoted} {API}{path}")
-    body, _, code = out.stdout.rpartition("\n")
-    return int(code or 0), body
-
-
-def inspect(host) -> dict:
-    return json.loads(host.check_output(f"docker inspect {CONTAINER}"))[0]
+state: dict = OP.state
 
 
 def configuration(container: dict) -> dict:
@@ -212,28 +78,6 @@ def configuration(container: dict) -> dict:
         "User": container["Config"]["User"],
         "Healthcheck": container["Config"].get("Healthcheck"),
     }
-
-
-def wait_healthy(host) -> None:
-    status = ""
-    for _ in range(60):
-        status = host.check_output(
-            f"docker inspect -f '{{{{.State.Health.Status}}}}' {CONTAINER}"
-        ).strip()
-        if status == "healthy":
-            return
-        time.sleep(1)
-    raise AssertionError(f"container is {status!r}, not healthy")
-
-
-def over_ssh_here(line: str) -> str:
-    """A runbook line with HOST replaced by the VM, and `ssh` given the operator's key, known
-    hosts and port (what a real operator's ~/.ssh/config holds)."""
-    assert line.startswith(("ssh ", " printf")), line
-    options = (
-        f"-p 2222 -i {OPERATOR / 'id_ed25519'} -o UserKnownHostsFile={OPERATOR / 'known_hosts'}"
-    )
-    return line.replace("deploy@HOST", "deploy@127.0.0.1").replace("ssh ", f"ssh {options} ", 1)
 
 
 def assert_rotated(host, before: dict, new_key: str) -> None:
@@ -262,27 +106,11 @@ def assert_rotated(host, before: dict, new_key: str) -> None:
     assert code == 200
 
 
-def controller() -> None:
-    """The README's deploy set-up lines, run verbatim but for where `.venv` is."""
-    for path in (DEPLOY_VENV, HOME):
-        if path.exists():
-            shutil.rmtree(path)
-    HOME.mkdir(parents=True)
-    with GalaxyServer(galaxy_artifacts(OPERATOR / "galaxy")) as galaxy:
-        for line in readme_deploy_setup():
-            done = run(
-                ["bash", "-euo", "pipefail", "-c", line.replace(".venv", str(DEPLOY_VENV))],
-                env={"ANSIBLE_GALAXY_SERVER": galaxy.url},
-            )
-            assert done.returncode == 0, (line, tail(done))
-        state["galaxy_requests"] = list(galaxy.requests)
-
-
 @pytest.fixture(scope="module", autouse=True)
 def workspace() -> None:
     """The controller as the README sets it up, and the operator's copy of the staging
     inventory, edited as docs/operations.md says."""
-    controller()
+    state["galaxy_requests"] = OP.controller()
     if INVENTORY.exists():
         shutil.rmtree(INVENTORY)
     shutil.copytree(
@@ -290,53 +118,7 @@ def workspace() -> None:
         INVENTORY,
         ignore=shutil.ignore_patterns("vault.yml"),
     )
-    key = OPERATOR / "id_ed25519"
-    (INVENTORY / "hosts.yml").write_text(
-        yaml.safe_dump(
-            {
-                "all": {
-                    "children": {
-                        "regression_analyzer": {
-                            "hosts": {
-                                HOST: {
-                                    "ansible_host": "127.0.0.1",
-                                    "ansible_port": 2222,
-                                    "ansible_user": "deploy",
-                                    "ansible_ssh_private_key_file": str(key),
-                                    # ssh reads ~/.ssh from the passwd entry, not $HOME: keep
-                                    # the test's known hosts out of the real user's.
-                                    "ansible_ssh_common_args": (
-                                        f"-o UserKnownHostsFile={OPERATOR / 'known_hosts'}"
-                                    ),
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        )
-    )
-    archive = OPERATOR / "python-base.tar"
-    saved = subprocess.run(
-        ["docker", "save", "-o", str(archive), BASE_IMAGE], capture_output=True, text=True
-    )
-    assert saved.returncode == 0, saved.stderr
-    edit_vars(
-        {
-            "regression_analyzer_install_docker": "true",
-            "regression_analyzer_base_image": BASE_IMAGE,
-            "regression_analyzer_base_image_archive": str(archive),
-            "regression_analyzer_log_level": "INFO",
-            "regression_analyzer_memory": "1g",
-            "regression_analyzer_memory_reservation": "256m",
-            "regression_analyzer_cpus": "1.5",
-            "regression_analyzer_workers": "1",
-        }
-    )
-    (OPERATOR / "known_hosts").write_text("")
-    become = OPERATOR / "become-password.test-only.txt"
-    become.write_text(BECOME_PASSWORD + "\n")
-    become.chmod(0o600)
+    OP.describe_hosts(OPERATOR / "python-base.tar")
 
 
 def test_the_controller_has_ansible_and_the_pinned_collections_and_no_test_tools(host):
@@ -367,27 +149,12 @@ def test_an_unknown_host_key_stops_the_deploy_until_accepted(host):
     assert result.returncode != 0
     assert "Host key verification failed" in result.stdout + result.stderr
     # The runbook: connect once with ssh and accept the key after comparing its fingerprint.
-    accept = run(
-        [
-            "ssh",
-            "-o",
-            "StrictHostKeyChecking=accept-new",
-            "-o",
-            f"UserKnownHostsFile={OPERATOR / 'known_hosts'}",
-            "-i",
-            str(OPERATOR / "id_ed25519"),
-            "-p",
-            "2222",
-            "deploy@127.0.0.1",
-            "true",
-        ]
-    )
-    assert accept.returncode == 0, accept.stderr
+    OP.accept_host_key()
 
 
 def test_the_example_vault_placeholders_are_refused(host):
     VAULT.write_text(VAULT.with_name("vault.yml.example").read_text())  # cp, not edited
-    run(["ansible-vault", "encrypt", "--vault-password-file", str(VAULT_PASSWORD_FILE), str(VAULT)])
+    OP.encrypt_vault()
     result, _ = deploy("--check")
     assert result.returncode != 0
     out = result.stdout + result.stderr
@@ -461,26 +228,11 @@ def test_a_second_run_changes_nothing(host):
 def test_an_upload_and_an_analysis_before_the_rotation(host):
     rows = "x,y,z\\n1,2.1,5\\n2,3.9,3\\n3,6.2,4\\n4,8.1,1\\n5,9.8,2\\n6,12.2,6\\n"
     host.run_test(f"printf '{rows}' > /tmp/t.csv")
-    code, body = curl(host, "/upload", "-F", "file=@/tmp/t.csv")
-    assert code in (200, 201), body
-    state["upload_id"] = json.loads(body)["upload_id"]
-    code, body = curl(
-        host,
-        "/analyze",
-        "-H",
-        "content-type: application/json",
-        "-d",
-        json.dumps({"upload_id": state["upload_id"], "target": "y", "skip_llm": True}),
-    )
+    state["upload_id"] = OP.upload(host, "/tmp/t.csv")
+    code, body = OP.analyze(host, state["upload_id"], "y")
     assert code == 202, body
     state["job_id"] = json.loads(body)["job_id"]
-    status = ""
-    for _ in range(120):
-        status = json.loads(curl(host, f"/results/{state['job_id']}")[1])["status"]
-        if status in ("completed", "failed"):
-            break
-        time.sleep(1)
-    assert status == "completed"
+    assert OP.wait_for_job(host, state["job_id"])["status"] == "completed"
 
 
 def test_rotating_a_key_by_vault_edit_keeps_the_container_and_the_data(host):
@@ -570,13 +322,6 @@ def test_userns_remap_moves_the_service_off_the_hosts_uids(host):
     again, recap = deploy()
     assert again.returncode == 0, tail(again)
     assert recap["changed"] == 0, tail(again)
-
-
-def assert_no_secret_in_outputs() -> None:
-    """No vaulted value appears in any ansible-playbook output kept so far."""
-    for output in state["outputs"]:
-        for value in state["secrets"]:
-            assert value not in output
 
 
 def test_no_secret_in_the_operators_output(host):

@@ -178,6 +178,22 @@ def repositories() -> None:
         )
         assert done.returncode == 0, (line, tail(done))
 
+    # The operator's deploys ran from this checkout, tagged as a release only when HEAD is one
+    # (files/image_tag.py, tested in tests/test_role_image_tag.py); the private copy above is
+    # always tagged. So that these tests ask what they are about (the same sources are the same
+    # build: no change, the same container), both repositories name the tag that runs.
+    for repository in (INFRA, INFRA_CHECKOUT):
+        vars_file = repository / "inventories/staging/group_vars/regression_analyzer/vars.yml"
+        with vars_file.open("a") as f:
+            f.write(f'regression_analyzer_image_tag: "{running_tag()}"\n')
+
+
+def running_tag() -> str:
+    """The image tag the operator's last deploy named (`HOST runs NAME:TAG (version ...`)."""
+    named = re.findall(r"runs regression-analyzer:(\S+) \(version", "".join(state["outputs"]))
+    assert named, "no deploy summary in the operator's outputs"
+    return named[-1]
+
 
 def test_the_role_and_the_collections_install_from_the_readme(host):
     role = INFRA / "roles" / "regression_analyzer"

@@ -554,10 +554,11 @@ def test_the_previous_queue_password_is_dropped_without_restarting_redis(
 def over_ssh_here(line: str) -> str:
     """A runbook line with the example hosts and addresses replaced by this scenario's, and
     `ssh` given the operator's key and known hosts (the ~/.ssh/config of a real operator)."""
-    assert line.startswith(("ssh -t deploy@", " printf", "curl ")), line
+    assert line.startswith(("ssh -t deploy@", " printf", "curl ", "scp ")), line
     for example, address in {
         "https://analyzer.example.org": PROXY_ROOT,  # no certificate here: plain HTTP
         "ra-prod-1": APP["ra-scale-out-app1"],
+        "ra-prod-2": APP["ra-scale-out-app2"],
         "ra-proxy-1": QUEUE_ADDRESS,
         "ra-queue-1": QUEUE_ADDRESS,
         "10.0.0.5": QUEUE_ADDRESS,
@@ -567,7 +568,9 @@ def over_ssh_here(line: str) -> str:
         f"-i {OPERATOR / 'id_ed25519'} -o UserKnownHostsFile={OPERATOR / 'known_hosts'} "
         "-o StrictHostKeyChecking=accept-new"
     )
-    return line.replace("ssh -t ", f"ssh {options} -t ", 1)
+    # Every ssh and scp of the line (a backup line has both).
+    line = re.sub(r"(?<![\w-])ssh (?=(-t )?deploy@)", f"ssh {options} ", line)
+    return re.sub(r"(?<![\w-])scp ", f"scp {options} ", line)
 
 
 def test_the_runbooks_checks_over_ssh_show_the_new_password_and_both_hosts_up(secrets):
@@ -610,6 +613,109 @@ def test_the_operators_next_deploy_over_ssh_changes_nothing(production_inventory
     recap = recaps(run)
     assert set(recap) == {*APP, QUEUE_HOST}, run.stdout[-3000:]
     assert all(r["changed"] == 0 and r["failed"] == 0 for r in recap.values()), recap
+
+
+# --- backup and restore (docs/operations.md, "Backup and restore", shared mode) -----------
+def every_app_host(line: str) -> list[str]:
+    """A runbook line marked `# every app host`, once per app host of this scenario."""
+    assert line.endswith("# every app host") and "ra-prod-1" in line, line
+    return [line.replace("ra-prod-1", f"ra-prod-{n}") for n in (1, 2)]
+
+
+def shared_files() -> dict[str, str]:
+    """sha256 of every file of the shared storage (uploads, job files), by path."""
+    listing = docker_host("ra-scale-out-app1").check_output(
+        f"cd {SHARED} && find data output -type f ! -name claim.lock -print0 | sort -z"
+        " | xargs -0 -r sha256sum"
+    )
+    pairs = (line.split(maxsplit=1) for line in listing.splitlines())
+    return {path: digest for digest, path in pairs}
+
+
+def served(http: httpx.Client, job_ids: list[str]) -> dict[str, str]:
+    """What the proxy serves of each job: its status, and the sha256 of its report (JSON and
+    Markdown) and of every chart when it completed."""
+    out = {}
+    for job_id in job_ids:
+        result = http.get(f"{PROXY}/results/{job_id}")
+        if result.status_code != 200:
+            out[job_id] = f"HTTP {result.status_code}"
+            continue
+        body = result.json()
+        out[job_id] = body["status"]
+        if body["status"] == "completed":
+            out[f"{job_id} report"] = sha(json.dumps(body["report"], sort_keys=True))
+            markdown = http.get(f"{PROXY}/results/{job_id}/report")
+            out[f"{job_id} report.md"] = hashlib.sha256(markdown.content).hexdigest()
+            for url in body["chart_urls"]:
+                out[url] = hashlib.sha256(http.get(PROXY_ROOT + url).content).hexdigest()
+    return out
+
+
+def wait_until_served() -> None:
+    """Both app hosts UP in HAProxy (its checks need `rise 2`) and the proxy ready."""
+    for _ in range(60):
+        all_up = haproxy_servers() == {name: "UP" for name in APP}
+        if all_up and httpx.get(f"{PROXY}/ready", timeout=10).status_code == 200:
+            return
+        time.sleep(1)
+    raise AssertionError(f"not served again: {haproxy_servers()}")
+
+
+def on_the_operators_terminal(line: str, home: Path) -> str:
+    """A runbook line over SSH as the operator types it, `~` being `home`; its output."""
+    sudo = {"[sudo] password for deploy": BECOME_PASSWORD}
+    code, out = on_a_terminal(f"export HOME={home}; {over_ssh_here(line)}", sudo, PROJECT_DIR)
+    assert code == 0, f"{line}\n{out[-2000:]}"
+    return out
+
+
+def test_a_backup_of_redis_and_the_shared_storage_restores_every_result(client, tmp_path):
+    """The shared-mode backup and restore lines of the runbook, verbatim but for the hosts
+    (and DATE), on a terminal: then the queue and the files are destroyed, restored, and every
+    job answers as before with byte-identical files."""
+    jobs = docker_host("ra-scale-out-app1").check_output(f"ls {SHARED}/output/jobs").split()
+    before, files = served(client, jobs), shared_files()
+    assert "completed" in before.values() and len(files) > 10, (before, len(files))
+
+    stop, redis, shared, start, fetch_redis, fetch_shared = runbook_lines(
+        "**Shared mode** keeps the job states", 6
+    )
+    for line in [*every_app_host(stop), redis, shared, *every_app_host(start)]:
+        on_the_operators_terminal(line, tmp_path)
+    on_the_operators_terminal(fetch_redis, tmp_path)
+    on_the_operators_terminal(fetch_shared, tmp_path)
+    today = time.strftime("%Y-%m-%d")
+    archives = {p.name: p for p in tmp_path.glob("*.tgz")}
+    assert set(archives) == {f"redis-{today}.tgz", f"shared-{today}.tgz"}, archives
+    assert all(p.stat().st_mode & 0o077 == 0 for p in archives.values()), "readable by others"
+    wait_until_served()
+    assert served(client, jobs) == before
+
+    # The disaster: the queue's data and every shared file gone.
+    for name in APP:
+        docker_host(name).check_output(f"docker stop {CONTAINER}")
+    docker_host(QUEUE_HOST).check_output(
+        "systemctl stop redis-server && find /var/lib/redis -mindepth 1 -delete"
+        " && systemctl start redis-server"
+    )
+    docker_host("ra-scale-out-app1").check_output(
+        f"find {SHARED}/data {SHARED}/output -mindepth 1 -delete"
+    )
+    for name in APP:
+        docker_host(name).check_output(f"docker start {CONTAINER}")
+    wait_until_served()
+    assert set(served(client, jobs).values()) == {"HTTP 404"}
+
+    stop, copy, redis, shared, start = runbook_lines("Restore in the same order", 5)
+    for line in [*every_app_host(stop), copy.replace("DATE", today), redis, shared]:
+        on_the_operators_terminal(line, tmp_path)
+    for line in every_app_host(start):
+        on_the_operators_terminal(line, tmp_path)
+    wait_until_served()
+    assert served(client, jobs) == before
+    restored = shared_files()
+    assert {path: restored.get(path) for path in files} == files
 
 
 # --- no secret anywhere ---------------------------------------------------------------------

@@ -288,7 +288,7 @@ def test_the_upgrade_replaces_the_container_while_analyses_wait(host):
     state["uploads"].append(big)
 
     (move,) = runbook_lines("2. Take a backup", 1)
-    assert "git checkout v0.3.0" in move, move
+    assert "git checkout --merge v0.3.0" in move, move
     moved = OP.run(["bash", "-c", move.replace("v0.3.0", upgrade_target())])
     assert moved.returncode == 0, tail(moved)
     copied = copy_the_working_tree()

@@ -665,7 +665,7 @@ def wait_until_served() -> None:
 def on_the_operators_terminal(line: str, home: Path) -> str:
     """A runbook line over SSH as the operator types it, `~` being `home`; its output."""
     sudo = {"[sudo] password for deploy": BECOME_PASSWORD}
-    code, out = on_a_terminal(f"export HOME={home}; {over_ssh_here(line)}", sudo, PROJECT_DIR)
+    code, out = on_a_terminal(over_ssh_here(line), sudo, PROJECT_DIR, env={"HOME": str(home)})
     assert code == 0, f"{line}\n{out[-2000:]}"
     return out
 

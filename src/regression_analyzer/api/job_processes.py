@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from .isolation import enter_worker_process, worker_context
 from .jobs import CLAIMED_ELSEWHERE, JobNotFound, JobStore, node_name, now
+from .uploads import UploadNotFound, stored_upload_path
 
 log = logging.getLogger(__name__)
 
@@ -113,11 +114,11 @@ class JobProcesses:
             return path
         if self.uploads_dir is None:
             return None
-        moved = self.uploads_dir / upload_id / path.name
-        # upload_id comes from our own state; still, never look outside the uploads folder.
-        if moved.parent.parent != self.uploads_dir or not moved.is_file():
+        try:
+            moved = stored_upload_path(self.uploads_dir, upload_id, path.name)
+        except UploadNotFound:
             return None
-        return moved
+        return moved if moved.is_file() else None
 
     async def _watch(self, job_id: str, process: BaseProcess) -> RunOutcome:
         """Wait for the process; kill it at JOB_TIMEOUT_S or when cancelled; record crashes."""

@@ -159,6 +159,14 @@ class _StreamedFile:
             self.path.unlink(missing_ok=True)
 
 
+def stored_upload_path(root: Path, upload_id: str, filename: str) -> Path:
+    """Where the upload `upload_id` keeps its file `filename` under the uploads folder `root`
+    (the one place that knows the layout); UploadNotFound for an id that is not one."""
+    if not ID_PATTERN.match(upload_id):
+        raise UploadNotFound(upload_id)
+    return root / upload_id / filename
+
+
 class UploadStore:
     """Stored uploads on disk; the disk is the only state, so restarts lose nothing."""
 
@@ -243,7 +251,7 @@ class UploadStore:
             raise UploadNotFound(upload_id) from exc
 
     def path_of(self, info: UploadInfo) -> Path:
-        return self.root / info.upload_id / info.filename
+        return stored_upload_path(self.root, info.upload_id, info.filename)
 
     def delete(self, upload_id: str) -> None:
         directory = self._dir(upload_id)

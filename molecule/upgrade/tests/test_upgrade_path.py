@@ -55,6 +55,9 @@ OP = Operator(
 )
 RELEASE_N = "v0.2.0"
 VERSION_N = "0.2.0"
+# The commit the tag names. A CI clone may carry main's history without its tags (only the
+# branch is published there); the operator's clone of the published repository has them.
+RELEASE_N_COMMIT = "299834f86e3e1c6ba9f94fa26defe76688612924"
 IMAGE_N = f"regression-analyzer:{VERSION_N}"
 # The run step's task that replaces the container (roles/regression_analyzer/tasks/container.yml).
 RUN_TASK = "TASK [regression_analyzer : Run the container with its full definition]"
@@ -223,6 +226,19 @@ def on_the_operators_terminal(lines: list[str]) -> float:
     return time.monotonic() - start
 
 
+def publish_release_n_tag() -> None:
+    """TEST-ONLY: give the operator's clone the release tag the published repository carries,
+    when the clone under test came without tags."""
+    if git("tag", "--list", RELEASE_N).strip():
+        return
+    has_commit = OP.run(["git", "cat-file", "-e", f"{RELEASE_N_COMMIT}^{{commit}}"], cwd=CHECKOUT)
+    assert has_commit.returncode == 0, (
+        f"release {VERSION_N} ({RELEASE_N_COMMIT[:12]}) is not in this clone's history "
+        "(a shallow clone?): the upgrade starts from that release"
+    )
+    git("tag", RELEASE_N, RELEASE_N_COMMIT)  # lightweight: the role accepts either kind
+
+
 @pytest.fixture(scope="module", autouse=True)
 def workspace() -> None:
     """The operator's clone at release N, its controller as that release's README sets it up,
@@ -230,6 +246,7 @@ def workspace() -> None:
     if CHECKOUT.exists():
         shutil.rmtree(CHECKOUT)
     git("clone", "-q", str(PROJECT), str(CHECKOUT), cwd=OPERATOR)
+    publish_release_n_tag()
     git("-c", "advice.detachedHead=false", "checkout", "-q", RELEASE_N)
     OP.controller()
     # wheelhouse/ holds only its README in git (scripts/build-wheelhouse.sh fills it): like

@@ -16,8 +16,8 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.api.conftest import make_server  # noqa: E402
-from tests.conftest import write_linear_table  # noqa: E402
+from tests.helpers.servers import make_server  # noqa: E402
+from tests.helpers.tables import write_linear_table  # noqa: E402
 
 __all__ = ["ROOT", "MemorySampler", "Server", "write_linear_table"]
 

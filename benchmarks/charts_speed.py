@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 # Loaded up front, as the drawing processes do, so the first size is not charged for it.
-import regression_analyzer.chart_drawing  # noqa: F401
+import regression_analyzer.charts.drawing  # noqa: F401
 from regression_analyzer.charts import ChartData, render_charts_detailed
 
 SIZES = (10_000, 100_000, 1_000_000)

@@ -37,8 +37,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.container.conftest import PROJECT_VERSION as VERSION  # noqa: E402
-from tests.container.conftest import csv_bytes  # noqa: E402
+from tests.helpers.containers import PROJECT_VERSION as VERSION  # noqa: E402
+from tests.helpers.containers import csv_bytes  # noqa: E402
 
 CONTEXT_FILES = [
     "Dockerfile", ".dockerignore", "pyproject.toml", "README.md", "src", "wheelhouse",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.reference.compare import CASES, Pair, pairs, run_case
+from tests.helpers.r_reference import CASES, Pair, pairs, run_case
 
 
 def main() -> None:

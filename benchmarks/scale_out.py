@@ -30,8 +30,8 @@ from pathlib import Path
 import httpx
 from api_common import write_linear_table
 
-from tests.api.conftest import LiveServer, make_server
-from tests.scale_out.conftest import TEST_ONLY_QUEUE_PASSWORD, HAProxy, RedisServer
+from tests.helpers.cluster import TEST_ONLY_QUEUE_PASSWORD, HAProxy, RedisServer
+from tests.helpers.servers import LiveServer, make_server
 
 CORES = os.cpu_count() or 1
 V1 = "/api/v1"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the test suites need: the Docker engine and compose v1 (container tests,
 # Molecule), debootstrap (registry-less base image), Chromium + driver (web page tests),
-# redis-server + haproxy (the shared mode's tests, tests/scale_out); below,
+# redis-server + haproxy (the shared mode's tests, tests/jobs/shared); below,
 # from Debian 13, compose v2 and kustomize (Kubernetes manifest tests).
 # Idempotent: installs only what is missing. Needs root (CI runs as root).
 set -euo pipefail
@@ -50,9 +50,9 @@ if ! docker compose version >/dev/null 2>&1; then
 fi
 docker compose version
 
-# kustomize renders deploy/kubernetes/ for tests/test_kubernetes_manifests.py. Bookworm has
-# none (its kubernetes-client 1.20 embeds kustomize 2.0, too old for these kustomizations);
-# trixie's kustomize package is 5.6.
+# kustomize renders deploy/kubernetes/ for tests/deployment/test_kubernetes_manifests.py.
+# Bookworm has none (its kubernetes-client 1.20 embeds kustomize 2.0, too old for these
+# kustomizations); trixie's kustomize package is 5.6.
 if ! command -v kustomize >/dev/null; then
   echo "installing kustomize (Debian trixie's kustomize)"
   trixie_download kustomize

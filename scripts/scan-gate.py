@@ -13,8 +13,8 @@ reviewed rather than forgotten.
 
 Exit codes: 0 nothing blocks; 1 something blocks; 2 the ignore file or a report is invalid.
 The policy lives here rather than in Trivy's own flags so that it is one readable function,
-tested without a vulnerability database (tests/test_scan_gate.py), and the same for the
-image and its SBOM.
+tested without a vulnerability database (tests/deployment/test_scan_gate.py), and the same
+for the image and its SBOM.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The whole pipeline with and without a language model.
 
 The LLM vendors are the one thing mocked: the official SDKs talk to local fake servers that
-speak each vendor's wire format (tests/fake_vendors.py), pointed at by the SDKs' base-URL
+speak each vendor's wire format (tests/helpers/fake_vendors.py), pointed at by the SDKs' base-URL
 variables.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from regression_analyzer.pipeline import STAGES, AnalysisOptions, run_analysis
-from tests.fake_vendors import FakeVendor
+from tests.helpers.fake_vendors import FakeVendor
 
 KEY_VARS = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
 URL_VARS = {"anthropic": "ANTHROPIC_BASE_URL", "openai": "OPENAI_BASE_URL"}

@@ -16,7 +16,7 @@ from regression_analyzer.stored_report import (
     ReportSchemaTooNew,
     read_report,
 )
-from tests.release_fixtures import ReleaseFixture, release_fixtures
+from tests.helpers.release_fixtures import ReleaseFixture, release_fixtures
 
 FIXTURES = release_fixtures("local") + release_fixtures("shared")
 COMPLETED = [(f, job["job_id"]) for f in FIXTURES for job in f.completed]

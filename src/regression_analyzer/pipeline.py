@@ -42,7 +42,7 @@ from .understanding import (
 )
 
 if TYPE_CHECKING:  # the LLM layer is imported only when an analysis asks for it
-    from .chart_workers import ChartWorkers
+    from .charts import ChartWorkers
     from .llm.base import LLMClient
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import start_analysis, upload, wait_for
+from tests.helpers.servers import start_analysis, upload, wait_for
+from tests.helpers.tables import write_linear_table
 
 pytestmark = pytest.mark.api
 V1 = "/api/v1"
@@ -397,8 +398,6 @@ def test_rate_limit(server_factory, sales_csv: Path) -> None:
 
 
 def test_queue_full(server_factory, tmp_path: Path) -> None:
-    from tests.conftest import write_linear_table
-
     busy = server_factory(WORKERS="1", QUEUE_MAX="1")
     path = tmp_path / "large.csv"
     write_linear_table(path, rows=200_000)  # slow enough to keep the single worker busy
@@ -418,8 +417,6 @@ def test_queue_full(server_factory, tmp_path: Path) -> None:
 
 
 def test_job_timeout_kills_the_analysis(server_factory, tmp_path: Path) -> None:
-    from tests.conftest import write_linear_table
-
     # 0.2 s: a 300k-row analysis (loading, fit, ten charts) takes several times that, also on
     # an idle machine where it finished within the former 1 s and the test saw `completed`.
     slow = server_factory(WORKERS="1", JOB_TIMEOUT_S="0.2")
@@ -488,8 +485,6 @@ def test_json_logs(server_factory) -> None:
 
 
 def test_sigterm_keeps_unfinished_jobs_queued(server_factory, tmp_path: Path) -> None:
-    from tests.conftest import write_linear_table
-
     server = server_factory(WORKERS="1", SHUTDOWN_GRACE_S="0.5")
     path = tmp_path / "large.csv"
     write_linear_table(path, rows=300_000)

@@ -20,11 +20,12 @@ import httpx
 import pytest
 import redis
 
-from regression_analyzer.api.jobs import JobState, JobStore, remove_finished_before
+from regression_analyzer.jobs.model import JobState
+from regression_analyzer.jobs.store import JobStore, remove_finished_before
 from regression_analyzer.report import SCHEMA_VERSION
-from tests.api.conftest import LiveServer, make_server, start_analysis, wait_for
-from tests.conftest import free_port
-from tests.release_fixtures import ReleaseFixture, release_fixtures, sha256
+from tests.helpers.ports import free_port
+from tests.helpers.release_fixtures import ReleaseFixture, release_fixtures, sha256
+from tests.helpers.servers import LiveServer, make_server, start_analysis, wait_for
 
 V1 = "/api/v1"
 LOCAL = release_fixtures("local")

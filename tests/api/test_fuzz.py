@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import make_server
+from tests.helpers.servers import make_server
 
 pytestmark = [pytest.mark.api, pytest.mark.slow]
 MAX_EXAMPLES = 40

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import make_server
+from tests.helpers.servers import make_server
 
 pytestmark = [pytest.mark.api, pytest.mark.browser, pytest.mark.slow]
 CHROMIUM = "/usr/bin/chromium"

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import APP_UID, ROOT
+from tests.helpers.containers import APP_UID, ROOT
 
 pytestmark = [pytest.mark.container, pytest.mark.slow]
 

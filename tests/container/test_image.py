@@ -13,9 +13,17 @@ import pytest
 import requests
 from packaging.utils import canonicalize_name
 
-from tests.test_dependency_lock import parse_lock
-
-from .conftest import APP_UID, ROOT, VERSION, Container, analyse, csv_bytes, docker, inspect
+from tests.helpers.containers import (
+    APP_UID,
+    ROOT,
+    VERSION,
+    Container,
+    analyse,
+    csv_bytes,
+    docker,
+    inspect,
+)
+from tests.helpers.requirements_lock import parse_lock
 
 pytestmark = [pytest.mark.container, pytest.mark.slow]
 
@@ -242,7 +250,7 @@ def test_hostile_workbooks_leave_a_limited_container_up(run_container, tmp_path)
     """The hostile suite's workbooks against the hardened 512m container: each is refused with
     its reason, a table beyond WORKER_MEMORY_MB fails its job with the reason, and the
     container neither restarts nor loses a process to the OOM killer."""
-    from tests.hostile import files
+    from tests.helpers import hostile_files as files
 
     c = run_container(*HARDENED, env={"WORKER_MEMORY_MB": "64"})
     xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -9,9 +9,8 @@ import subprocess
 
 import pytest
 
-from tests.test_serve_startup import one_line
-
-from .conftest import APP_UID, docker, host_dir
+from tests.helpers.containers import APP_UID, docker, host_dir
+from tests.helpers.startup import one_line
 
 pytestmark = [pytest.mark.container]
 

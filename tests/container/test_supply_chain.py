@@ -21,7 +21,15 @@ from pathlib import Path
 import pytest
 from packaging.utils import canonicalize_name
 
-from .conftest import DEFAULT_BASE, OS_UPDATES_STAMP, ROOT, VERSION, base_image, docker, inspect
+from tests.helpers.containers import (
+    DEFAULT_BASE,
+    OS_UPDATES_STAMP,
+    ROOT,
+    VERSION,
+    base_image,
+    docker,
+    inspect,
+)
 
 pytestmark = [pytest.mark.container, pytest.mark.slow]
 

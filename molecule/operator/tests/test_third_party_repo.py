@@ -179,9 +179,9 @@ def repositories() -> None:
         assert done.returncode == 0, (line, tail(done))
 
     # The operator's deploys ran from this checkout, tagged as a release only when HEAD is one
-    # (files/image_tag.py, tested in tests/test_role_image_tag.py); the private copy above is
-    # always tagged. So that these tests ask what they are about (the same sources are the same
-    # build: no change, the same container), both repositories name the tag that runs.
+    # (files/image_tag.py, tested in tests/deployment/test_role_image_tag.py); the private copy
+    # above is always tagged. So that these tests ask what they are about (the same sources are
+    # the same build: no change, the same container), both repositories name the tag that runs.
     for repository in (INFRA, INFRA_CHECKOUT):
         vars_file = repository / "inventories/staging/group_vars/regression_analyzer/vars.yml"
         with vars_file.open("a") as f:

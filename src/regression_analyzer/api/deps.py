@@ -8,9 +8,10 @@ from typing import Annotated, cast
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from .jobs import JobQueue, JobStore
+from ..jobs.queue import JobQueue
+from ..jobs.store import JobStore
+from ..settings import Settings
 from .ratelimit import RateLimiter, retry_after_header
-from .settings import Settings
 from .uploads import UploadStore
 
 _bearer = HTTPBearer(auto_error=False, description="API_TOKEN, when the service has one")

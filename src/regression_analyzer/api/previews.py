@@ -21,7 +21,7 @@ from typing import Any
 
 from .. import errors
 from ..errors import InputError, LimitExceededError
-from .isolation import WorkerContext, enter_worker_process, memory_limit_message
+from ..jobs.isolation import WorkerContext, enter_worker_process, memory_limit_message
 from .schemas import ColumnPreview, TablePreview
 
 log = logging.getLogger(__name__)

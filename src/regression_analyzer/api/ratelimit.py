@@ -10,8 +10,10 @@ import uuid
 from collections import OrderedDict, deque
 from typing import TYPE_CHECKING, Protocol, cast
 
+from ..jobs.constants import RATE_KEY
+
 if TYPE_CHECKING:
-    from .queue_engine import QueueEngine
+    from ..jobs.shared.engine import QueueEngine
 
 log = logging.getLogger(__name__)
 
@@ -98,14 +100,14 @@ class SharedRateLimiter:
         """Record an event; None when allowed, else seconds until the next one is."""
         if self.limit <= 0:
             return None
-        from .queue_engine import QueueUnavailable, engine_calls
+        from ..jobs.shared.engine import QueueUnavailable, engine_calls
 
         try:
             with engine_calls():
                 wait_us = self.engine.client.eval(
                     _SLIDING_WINDOW,
                     1,
-                    self.engine.key("rate", self.name, key),
+                    self.engine.key(RATE_KEY, self.name, key),
                     str(self.limit),
                     str(int(self.window_s * 1_000_000)),
                     uuid.uuid4().hex,
@@ -114,3 +116,11 @@ class SharedRateLimiter:
             log.warning("rate limit %s not checked: the queue engine is unreachable", self.name)
             return None
         return None if wait_us is None else max(0.0, int(cast(str, wait_us)) / 1_000_000)
+
+
+def open_rate_limiter(engine: QueueEngine | None, name: str, limit: int) -> RateLimiter:
+    """The limit `name` (per minute per client): counted in this process (local mode), or in
+    the queue engine for all nodes (shared mode)."""
+    if engine is None:
+        return SlidingWindowLimiter(limit)
+    return SharedRateLimiter(engine, name, limit)

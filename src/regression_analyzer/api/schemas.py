@@ -7,9 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from ..jobs.model import JobStatus
 from ..report import Report
 
-JobStatus = Literal["queued", "running", "completed", "failed"]
 Cell = str | float | int | bool | None
 
 

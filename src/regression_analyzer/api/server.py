@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uvicorn
 
-from .settings import get_settings
+from ..settings import get_settings
 from .storage_dirs import check_storage_dirs
 
 

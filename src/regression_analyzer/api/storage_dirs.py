@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import ConfigurationError
-from .settings import Settings
+from ..settings import Settings
 
 
 def check_storage_dirs(settings: Settings) -> None:

@@ -1,8 +1,8 @@
 """Uploads: streamed to DATA_DIR with the size limit enforced while streaming, then checked.
 
-Layout: ``DATA_DIR/uploads/<upload_id>/<sanitized name>`` and ``.../meta.json`` (UploadInfo).
-The preview is built by a limited child process (previews.PreviewRunner); this module never
-parses a table.
+Layout: ``DATA_DIR/uploads/<upload_id>/<sanitized name>`` (upload_layout.py knows it) and
+``.../meta.json`` (UploadInfo). The preview is built by a limited child process
+(previews.PreviewRunner); this module never parses a table.
 """
 
 from __future__ import annotations
@@ -26,13 +26,13 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from ..atomic_files import write_atomic
 from ..errors import InputError, UnsupportedFileError
+from ..upload_layout import ID_PATTERN, UploadNotFound, stored_upload_path
 from .previews import PreviewRunner
 from .schemas import UploadInfo
 
 log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls"}
-ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 # Everything in the body but the file's bytes (part headers, other fields) is small in any
 # real form; bounded so a body of many tiny parts cannot cost more than a real upload.
 MAX_FORM_PARTS = 20
@@ -46,10 +46,6 @@ class UploadTooLarge(Exception):
 
 class FormTooLarge(Exception):
     """Too many parts, or too many bytes outside the file part; mapped to 413."""
-
-
-class UploadNotFound(Exception):
-    """No upload with this id; mapped to 404."""
 
 
 def sanitize_filename(raw: str) -> str:
@@ -157,14 +153,6 @@ class _StreamedFile:
             self._handle = None
         if self.path is not None:
             self.path.unlink(missing_ok=True)
-
-
-def stored_upload_path(root: Path, upload_id: str, filename: str) -> Path:
-    """Where the upload `upload_id` keeps its file `filename` under the uploads folder `root`
-    (the one place that knows the layout); UploadNotFound for an id that is not one."""
-    if not ID_PATTERN.match(upload_id):
-        raise UploadNotFound(upload_id)
-    return root / upload_id / filename
 
 
 class UploadStore:

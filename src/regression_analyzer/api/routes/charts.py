@@ -7,9 +7,9 @@ import re
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 
+from ...jobs.store import JobStore
 from ...stored_report import read_report
 from ..deps import JobStoreDep, require_token
-from ..jobs import JobStore
 from ..schemas import ChartList
 from .common import errors
 from .jobs import chart_url

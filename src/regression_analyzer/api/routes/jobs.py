@@ -6,9 +6,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import PlainTextResponse
 
 from ...errors import ColumnNotFoundError
+from ...jobs.model import JobState, QueueFull
+from ...jobs.store import JobStore
 from ...stored_report import ReportSchemaTooNew, read_report
 from ..deps import Jobs, JobStoreDep, Limiter, Uploads, enforce_rate_limit, require_token
-from ..jobs import JobState, JobStore, QueueFull
 from ..schemas import AnalyzeRequest, JobAccepted, JobResult, UploadInfo
 from .common import errors
 

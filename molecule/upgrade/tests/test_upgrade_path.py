@@ -305,8 +305,8 @@ def test_the_upgrade_replaces_the_container_while_analyses_wait(host):
     state["uploads"].append(big)
 
     (move,) = runbook_lines("2. Take a backup", 1)
-    assert "git checkout --merge v0.3.0" in move, move
-    moved = OP.run(["bash", "-c", move.replace("v0.3.0", upgrade_target())])
+    assert f"git checkout --merge v{version()}" in move, move  # the runbook names this release
+    moved = OP.run(["bash", "-c", move.replace(f"v{version()}", upgrade_target())])
     assert moved.returncode == 0, tail(moved)
     copied = copy_the_working_tree()
     print(f"\nTEST-ONLY: {len(copied)} uncommitted file(s) of the tree copied", file=sys.stderr)

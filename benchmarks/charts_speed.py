@@ -18,7 +18,7 @@ import pandas as pd
 
 # Loaded up front, as the drawing processes do, so the first size is not charged for it.
 import regression_analyzer.charts.drawing  # noqa: F401
-from regression_analyzer.charts import ChartData, render_charts_detailed
+from regression_analyzer.charts.plan import ChartData, render_charts_detailed
 
 SIZES = (10_000, 100_000, 1_000_000)
 PREDICTORS = 9

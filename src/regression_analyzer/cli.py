@@ -179,7 +179,7 @@ def analyze(
     def action() -> None:
         if not file.is_file():
             raise InputError(f"file not found: {file}")
-        from .charts import ChartWorkers
+        from .charts.workers import ChartWorkers
 
         # Started first, so the drawing processes load matplotlib while this one loads pandas
         # and reads the table.

@@ -18,7 +18,7 @@ import pandas as pd
 
 from . import __version__
 from .atomic_files import write_atomic
-from .charts import ChartData, PredictorLine, start_charts
+from .charts.plan import ChartData, PredictorLine, start_charts
 from .errors import InputError, LLMError
 from .interpretation import facts_for_llm, template_interpretation, ungrounded_numbers
 from .llm.schemas import TableUnderstanding
@@ -42,7 +42,7 @@ from .understanding import (
 )
 
 if TYPE_CHECKING:  # the LLM layer is imported only when an analysis asks for it
-    from .charts import ChartWorkers
+    from .charts.workers import ChartWorkers
     from .llm.base import LLMClient
 
 log = logging.getLogger(__name__)

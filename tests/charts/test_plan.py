@@ -9,14 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from regression_analyzer.charts import (
+from regression_analyzer.charts.input import truncate
+from regression_analyzer.charts.plan import (
     MAX_BARS,
     predictor_file_names,
     render_charts,
     render_charts_detailed,
     safe_name,
     sample_points,
-    truncate,
 )
 from tests.helpers.chart_data import make_data
 
@@ -117,7 +117,7 @@ def test_no_text_is_cut_off_by_the_figure_edge(kind: str) -> None:
     # Margins are computed from label widths (no constrained layout): long column names and a
     # long target must still fit: every title, label, tick label and note inside the image.
     import regression_analyzer.charts.drawing as chart_drawing
-    from regression_analyzer.charts import chart_input, chart_jobs
+    from regression_analyzer.charts.plan import chart_input, chart_jobs
 
     names = (
         "advertising_spend_in_thousands_of_euros_per_month",

@@ -9,7 +9,8 @@ from pathlib import Path
 import matplotlib.image as mpimg
 import pytest
 
-from regression_analyzer.charts import ChartWorkers, render_charts_detailed, start_charts
+from regression_analyzer.charts.plan import render_charts_detailed, start_charts
+from regression_analyzer.charts.workers import ChartWorkers
 from tests.helpers.chart_data import make_data
 from tests.helpers.tables import write_linear_table
 

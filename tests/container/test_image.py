@@ -208,7 +208,8 @@ def test_bytecode_covers_what_the_service_imports(image: str) -> None:
     check = (
         "import importlib.util, os, sys\n"
         "import regression_analyzer.api.main, regression_analyzer.pipeline\n"
-        "import regression_analyzer.charts, regression_analyzer.cli\n"
+        "import regression_analyzer.charts.plan, regression_analyzer.charts.workers\n"
+        "import regression_analyzer.cli\n"
         "from regression_analyzer.llm import configured_providers; configured_providers()\n"
         "missing = sorted(m.__name__ for m in list(sys.modules.values())\n"
         "    if (getattr(m, '__file__', None) or '').endswith('.py')\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from regression_analyzer.charts import ChartData
+from regression_analyzer.charts.plan import ChartData
 
 
 def make_data(

@@ -83,10 +83,17 @@ def workload() -> None:
     import fastapi.security
     import fastapi.staticfiles
     import openai
+    import prometheus_client.core
+    import prometheus_client.exposition
     import pydantic_settings  # noqa: F401
     import python_multipart.multipart  # noqa: F401
     import uvicorn
 
+    # What /metrics loads: the registry, the process collector, the text exposition.
+    registry = prometheus_client.CollectorRegistry()
+    prometheus_client.ProcessCollector(registry=registry)
+    prometheus_client.Counter("warm_up", "warm-up", ["label"], registry=registry).labels("x").inc()
+    prometheus_client.exposition.generate_latest(registry)
     anthropic.Anthropic(api_key="warm-up")
     openai.OpenAI(api_key="warm-up")
     app = fastapi.FastAPI()

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Debian packages the test suites need: the Docker engine and compose v1 (container tests,
 # Molecule), debootstrap (registry-less base image), Chromium + driver (web page tests),
-# redis-server + haproxy (the shared mode's tests, tests/jobs/shared); below,
-# from Debian 13, compose v2 and kustomize (Kubernetes manifest tests).
+# redis-server + haproxy (the shared mode's tests, tests/jobs/shared), prometheus for promtool
+# (the alert rules' tests, tests/deployment/test_prometheus_rules.py); below, from Debian 13,
+# compose v2 and kustomize (Kubernetes manifest tests).
 # Idempotent: installs only what is missing. Needs root (CI runs as root).
 set -euo pipefail
-packages=(docker.io docker-compose debootstrap chromium chromium-driver redis-server haproxy)
+packages=(docker.io docker-compose debootstrap chromium chromium-driver redis-server haproxy prometheus)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

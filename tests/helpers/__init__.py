@@ -6,6 +6,7 @@
                       upload, start_analysis, wait_for: the HTTP steps of an analysis
     server_watch      ServerWatch: a server's peak RSS and /health latency, sampled throughout
     cluster           the shared mode's processes: redis-server, nodes, HAProxy
+    metrics           scrape, scrape_when: GET /metrics parsed, each sample by its labels
     containers        the docker CLI, the image's constants and a running container
     fake_vendors      local fakes of the Anthropic and OpenAI APIs
     hostile_files     hostile workbooks and CSVs, written byte by byte

@@ -1,20 +1,25 @@
-"""FastAPI dependencies: the stores, the settings and the bearer-token check."""
+"""FastAPI dependencies: the stores, the settings, the metrics and the bearer-token check."""
 
 from __future__ import annotations
 
 import secrets
-from typing import Annotated, cast
+from typing import Annotated, Literal, cast, get_args
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ..jobs.queue import JobQueue
 from ..jobs.store import JobStore
+from ..metrics.service import ServiceMetrics
 from ..settings import Settings
 from .ratelimit import RateLimiter, retry_after_header
 from .uploads import UploadStore
 
 _bearer = HTTPBearer(auto_error=False, description="API_TOKEN, when the service has one")
+# The limits a 429 can come from, as the metrics name them: RATE_LIMIT, UPLOAD_RATE_LIMIT, and
+# QUEUE_MAX (a full queue).
+RateLimitName = Literal["analyses", "uploads", "queue"]
+RATE_LIMITS: tuple[RateLimitName, ...] = get_args(RateLimitName)
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -33,6 +38,10 @@ def get_job_store(request: Request) -> JobStore:
     return cast(JobStore, request.app.state.jobs.store)
 
 
+def get_metrics(request: Request) -> ServiceMetrics:
+    return cast(ServiceMetrics, request.app.state.metrics)
+
+
 def get_limiter(request: Request) -> RateLimiter:
     return cast(RateLimiter, request.app.state.limiter)
 
@@ -48,13 +57,18 @@ def client_key(request: Request) -> str:
 
 
 def enforce_rate_limit(
-    limiter: RateLimiter, request: Request, detail: str, close: bool = False
+    limiter: RateLimiter,
+    name: RateLimitName,
+    request: Request,
+    detail: str,
+    close: bool = False,
 ) -> None:
-    """429 with Retry-After once this client has used up the limiter's allowance; `close`
-    when the request's body will not be read."""
+    """429 with Retry-After once this client has used up the limiter's allowance (counted
+    as `name`); `close` when the request's body will not be read."""
     wait = limiter.hit(client_key(request))
     if wait is None:
         return
+    get_metrics(request).count_rate_limited(name)
     headers = {"Retry-After": retry_after_header(wait)}
     if close:
         headers["Connection"] = "close"
@@ -93,4 +107,5 @@ Uploads = Annotated[UploadStore, Depends(get_uploads)]
 Jobs = Annotated[JobQueue, Depends(get_jobs)]
 JobStoreDep = Annotated[JobStore, Depends(get_job_store)]
 Limiter = Annotated[RateLimiter, Depends(get_limiter)]
+Metrics = Annotated[ServiceMetrics, Depends(get_metrics)]
 UploadLimiter = Annotated[RateLimiter, Depends(get_upload_limiter)]

@@ -4,7 +4,9 @@ A preview parses the user's file, so it never runs in the service process: one h
 workbook could otherwise grow the service past its memory (a 32 KB .xlsx padded to column
 XFD reached 878 MB). `PreviewRunner` starts one short-lived child per preview (from the same
 forkserver as the analyses, so it starts in milliseconds), with the memory cap and watchdog
-of `isolation.enter_worker_process`, a time limit, and at most WORKERS at once.
+of `isolation.enter_worker_process`, a time limit, and at most WORKERS at once; the child logs
+in the service's format (logs.configure_child_logging). A preview refused for a reason other
+than success is reported to `on_refused` with its PreviewRefusal class (the metrics count it).
 """
 
 from __future__ import annotations
@@ -15,13 +17,16 @@ import errno
 import logging
 import math
 import os
+import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from .. import errors
 from ..errors import InputError, LimitExceededError
 from ..jobs.isolation import WorkerContext, enter_worker_process, memory_limit_message
+from ..logs import configure_child_logging
 from .schemas import ColumnPreview, TablePreview
 
 log = logging.getLogger(__name__)
@@ -74,15 +79,49 @@ def build_preview(path: Path) -> TablePreview:
 
 # What a child sends back: ("ok", preview JSON) or (kind, error class, message, errno).
 _Outcome = tuple[str, str, str, int]
+# Why a preview was refused, as a class an operator can count: input (the table: unreadable,
+# unsupported, over a loading limit), memory (WORKER_MEMORY_MB), timeout (PREVIEW_TIMEOUT_S),
+# crashed (the child died without answering), storage (the disk full), internal (a bug, logged).
+PreviewRefusal = Literal["input", "memory", "timeout", "crashed", "storage", "internal"]
+_REFUSALS: dict[str, PreviewRefusal] = {
+    "input": "input",
+    "memory": "memory",
+    "timeout": "timeout",
+    "os": "storage",
+    "failed": "internal",
+}
+
+
+def refusal_of(outcome: _Outcome | None) -> PreviewRefusal | None:
+    """The class of a child's answer: None for a preview, "crashed" for no answer."""
+    if outcome is None:
+        return "crashed"
+    if outcome[0] == "ok":
+        return None
+    return _REFUSALS.get(outcome[0], "internal")
+
+
+def _ignore_refusal(reason: PreviewRefusal) -> None:
+    """The default of PreviewRunner's on_refused: nobody counts."""
 
 
 def _preview_child(path: str, conn: Connection, memory_mb: int, service_pid: int) -> None:
-    """The child's whole life: limits, the preview, one message back."""
+    """The child's whole life: the service's log format, limits, the preview, one message."""
+    configure_child_logging()
     enter_worker_process(memory_mb, service_pid)
     outcome: _Outcome
+    started = time.monotonic()
     try:
-        outcome = ("ok", "", build_preview(Path(path)).model_dump_json(), 0)
+        preview = build_preview(Path(path))
+        log.debug(
+            "preview built in %.0f ms: %d rows, %d columns",
+            (time.monotonic() - started) * 1000,
+            preview.rows_previewed,
+            len(preview.columns),
+        )
+        outcome = ("ok", "", preview.model_dump_json(), 0)
     except MemoryError:
+        log.warning("preview hit the memory limit of %d MB", memory_mb)
         outcome = ("memory", "", "", 0)
     except InputError as exc:
         outcome = ("input", type(exc).__name__, str(exc), 0)
@@ -100,17 +139,26 @@ class PreviewRunner:
     """Builds previews in limited child processes; raises the errors the edge maps."""
 
     def __init__(
-        self, context: WorkerContext, memory_mb: int, timeout_s: float, concurrency: int
+        self,
+        context: WorkerContext,
+        memory_mb: int,
+        timeout_s: float,
+        concurrency: int,
+        on_refused: Callable[[PreviewRefusal], None] = _ignore_refusal,
     ) -> None:
         self.context = context
         self.memory_mb = memory_mb
         self.timeout_s = timeout_s
+        self.on_refused = on_refused
         self._slots = asyncio.Semaphore(concurrency)
 
     async def preview(self, path: Path, shown_name: str) -> TablePreview:
         """The preview of the file at `path`; `shown_name` is what error messages call it."""
         async with self._slots:
             outcome = await asyncio.to_thread(self._run_child, path)
+        refusal = refusal_of(outcome)
+        if refusal is not None:
+            self.on_refused(refusal)
         return self._interpret(outcome, shown_name)
 
     def _run_child(self, path: Path) -> _Outcome | None:

@@ -1,9 +1,10 @@
 """The analysis child: what runs inside the process processes.JobProcesses starts for one job.
 
-It enters the isolation rules (isolation.py), takes the job's claim, runs the pipeline and
-records progress and the outcome through the same store as the service (files, or the queue
-engine in shared mode: redis-py, never arq). The pipeline is imported here, in the child (the
-forkserver pre-loads it), never in the service process.
+It logs as the service does (logs.configure_child_logging), enters the isolation rules
+(isolation.py), takes the job's claim, runs the pipeline and records progress, each stage's
+time and the outcome (with its FailureReason) through the same store as the service (files,
+or the queue engine in shared mode: redis-py, never arq). The pipeline is imported here, in
+the child (the forkserver pre-loads it), never in the service process.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import contextlib
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 from typing import IO, Any
 
-from ..logs import quiet_vendor_loggers
+from ..logs import configure_child_logging
 from .constants import CLAIMED_ELSEWHERE
 from .isolation import enter_worker_process, memory_limit_message
 from .model import GENERIC_FAILURE, now
@@ -32,9 +34,33 @@ def child_main(
     memory_mb: int,
     service_pid: int,
 ) -> None:
-    """The process's target: the isolation rules first, then the job."""
+    """The process's target: the service's log format, the isolation rules, then the job."""
+    configure_child_logging()
     enter_worker_process(memory_mb, service_pid)
-    run_job(job_id, upload_path, options, memory_mb)
+    try:
+        run_job(job_id, upload_path, options, memory_mb)
+    except Exception:
+        # e.g. the queue engine gone while the outcome is recorded: logged in the service's
+        # format (multiprocessing would print a bare traceback); the service process sees
+        # no outcome and records the job as crashed.
+        log.exception("analysis %s could not record its outcome", job_id)
+        sys.exit(1)
+
+
+class StageClock:
+    """How long each pipeline stage took: a stage ends when the next one starts."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._stage: str | None = None
+        self._since = 0.0
+
+    def enter(self, stage: str | None) -> None:
+        """Close the current stage (if any) and start timing `stage` (None: stop)."""
+        moment = time.monotonic()
+        if self._stage is not None:
+            self.seconds[self._stage] = round(moment - self._since, 6)
+        self._stage, self._since = stage, moment
 
 
 def _claim(store: JobStore, job_id: str) -> IO[str] | None:
@@ -69,8 +95,6 @@ def run_job(job_id: str, upload_path: str, options: dict[str, Any], memory_mb: i
     from ..settings import Settings
 
     settings = Settings()
-    logging.basicConfig(level=settings.log_level)
-    quiet_vendor_loggers(settings.log_vendor_sdks)
     # Analyses yield the CPU to the service process, so the API stays responsive under load.
     with contextlib.suppress(OSError):
         os.nice(10)
@@ -80,7 +104,10 @@ def run_job(job_id: str, upload_path: str, options: dict[str, Any], memory_mb: i
     if claim is None:
         sys.exit(CLAIMED_ELSEWHERE)
 
+    clock = StageClock()
+
     def progress(stage: str) -> None:
+        clock.enter(stage)
         store.update(job_id, stage=stage)
 
     opts = AnalysisOptions(
@@ -96,18 +123,27 @@ def run_job(job_id: str, upload_path: str, options: dict[str, Any], memory_mb: i
     try:
         run_analysis(Path(upload_path), opts, store.job_dir(job_id), progress=progress)
     except InputError as exc:
-        store.update(job_id, status="failed", error=str(exc), finished_at=now())
+        store.update(job_id, status="failed", error=str(exc), failure="input", finished_at=now())
         return
     except MemoryError:
         log.warning("analysis %s hit the memory limit of %d MB", job_id, memory_mb)
         store.update(
-            job_id, status="failed", error=memory_limit_message(memory_mb), finished_at=now()
+            job_id,
+            status="failed",
+            error=memory_limit_message(memory_mb),
+            failure="memory",
+            finished_at=now(),
         )
         return
     except Exception:
         # The traceback stays in the server log; the user gets one generic line.
         log.exception("analysis %s failed unexpectedly", job_id)
-        store.update(job_id, status="failed", error=GENERIC_FAILURE, finished_at=now())
+        store.update(
+            job_id, status="failed", error=GENERIC_FAILURE, failure="internal", finished_at=now()
+        )
         return
-    store.update(job_id, status="completed", stage=None, finished_at=now())
+    clock.enter(None)
+    store.update(
+        job_id, status="completed", stage=None, stage_seconds=clock.seconds, finished_at=now()
+    )
     log.info("analysis %s completed", job_id)

@@ -11,6 +11,9 @@ from __future__ import annotations
 JOB_KEY = "job"  # <prefix>:job:<job_id>: a job's state, as JSON
 JOB_INDEX_KEY = "jobs"  # <prefix>:jobs: a sorted set of job ids by creation time
 WAITING_KEY = "waiting"  # <prefix>:waiting: the set of queued jobs (QUEUE_MAX counts them)
+# <prefix>:running: jobs some node runs, scored by the end of that node's lease (engine clock,
+# ms), so a killed node's jobs stop counting when its lease runs out (the metrics read it)
+RUNNING_KEY = "running"
 QUEUE_KEY = "queue"  # <prefix>:queue: arq's queue name
 HEALTH_KEY = "health"  # <prefix>:health:<node>: arq's health check of a node's worker
 RETENTION_KEY = "retention"  # <prefix>:retention: whose turn retention is, per period

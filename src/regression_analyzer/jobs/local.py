@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .events import JobEvents
 from .model import (
     GENERIC_FAILURE,
     MAX_ATTEMPTS,
@@ -26,7 +27,7 @@ from .model import (
     interrupted_too_often,
 )
 from .processes import JobProcesses
-from .queue import retry_after_hint
+from .queue import QueueDepth, retry_after_hint
 from .store import JobStore, remove_finished_before
 
 log = logging.getLogger(__name__)
@@ -44,12 +45,15 @@ class LocalJobQueue:
         grace_s: float,
         memory_mb: int = 1024,
         uploads_dir: Path | None = None,
+        events: JobEvents | None = None,
     ) -> None:
         self.store = store
         self.workers = workers
         self.queue_max = queue_max
         self.grace_s = grace_s
-        self.processes = JobProcesses(store, timeout_s, memory_mb, uploads_dir=uploads_dir)
+        self.processes = JobProcesses(
+            store, timeout_s, memory_mb, uploads_dir=uploads_dir, events=events
+        )
         self._queue: deque[str] = deque()
         self._wakeup = asyncio.Event()
         self._slots = asyncio.Semaphore(workers)
@@ -75,7 +79,9 @@ class LocalJobQueue:
                 continue
             if state.status == "running":
                 if state.attempts >= MAX_ATTEMPTS:
-                    self.processes.fail(state.job_id, interrupted_too_often(state.attempts))
+                    self.processes.fail(
+                        state.job_id, interrupted_too_often(state.attempts), "interrupted"
+                    )
                     continue
                 state = self.store.update(
                     state.job_id,
@@ -120,6 +126,7 @@ class LocalJobQueue:
         self.store.save(state)
         self._queue.append(state.job_id)
         self._wakeup.set()
+        self.processes.events.submitted()
         return state
 
     @property
@@ -129,6 +136,10 @@ class LocalJobQueue:
     @property
     def running(self) -> int:
         return self.processes.running
+
+    def depth(self) -> QueueDepth:
+        """Jobs waiting and running: this node is all nodes."""
+        return QueueDepth(waiting=len(self._queue), running=self.processes.running)
 
     def alive(self) -> bool:
         """The dispatcher runs and the service is not shutting down."""
@@ -164,7 +175,7 @@ class LocalJobQueue:
             pass
         except Exception:
             log.exception("job %s could not be run", job_id)
-            self.processes.fail(job_id, GENERIC_FAILURE)
+            self.processes.fail(job_id, GENERIC_FAILURE, "internal")
         finally:
             self._slots.release()
 

@@ -1,5 +1,6 @@
-"""A job as every part of the job system sees it: its state (JobState), its statuses, the
-errors a queue raises and the messages a user reads when a job could not be run."""
+"""A job as every part of the job system sees it: its state (JobState), its statuses, why a
+failed one failed (FailureReason), the errors a queue raises and the messages a user reads when
+a job could not be run."""
 
 from __future__ import annotations
 
@@ -9,11 +10,18 @@ import socket
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, Field
 
 JobStatus = Literal["queued", "running", "completed", "failed"]
+# Why a job failed, as a class an operator can count (the metrics label failures with it); the
+# user reads the job's `error`. input: the table or the options (errors.InputError, or the
+# upload gone); memory: the child hit WORKER_MEMORY_MB (MemoryError); timeout: killed at
+# JOB_TIMEOUT_S; crashed: the child died without an outcome (a signal, the OOM killer);
+# interrupted: given up after MAX_ATTEMPTS interrupted runs; internal: a bug, logged.
+FailureReason = Literal["input", "memory", "timeout", "crashed", "interrupted", "internal"]
+FAILURE_REASONS: tuple[FailureReason, ...] = get_args(FailureReason)
 
 ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 GENERIC_FAILURE = "The analysis failed because of an internal error; it has been logged."
@@ -48,6 +56,10 @@ class JobState(BaseModel):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     error: str | None = None
+    failure: FailureReason | None = Field(None, description="why it failed, as a class")
+    stage_seconds: dict[str, float] = Field(
+        default_factory=dict, description="how long each pipeline stage of a completed run took"
+    )
     note: str | None = None
     attempts: int = 0
     node: str | None = Field(None, description="the service process that ran it last")

@@ -2,7 +2,8 @@
 
 Both queues use it: the local one (local.LocalJobQueue) and the shared one
 (shared.queue.SharedJobQueue). The queue decides which job runs when; this decides how; what
-runs inside the process is child.py.
+runs inside the process is child.py. It also tells the service's JobEvents (events.py) when a
+job starts and how it ended, since only this side sees every ending (a timeout, a crash).
 
 Why a process per job (not a ProcessPoolExecutor): a pool cannot kill one runaway task. The
 'forkserver' context pre-loads the pipeline once so each job starts in milliseconds, without
@@ -22,8 +23,9 @@ from typing import Literal
 from ..upload_layout import UploadNotFound, stored_upload_path
 from .child import child_main
 from .constants import CLAIMED_ELSEWHERE
+from .events import JobEvents, NoEvents
 from .isolation import worker_context
-from .model import JobNotFound, node_name, now
+from .model import FailureReason, JobNotFound, JobState, node_name, now
 from .store import JobStore
 
 log = logging.getLogger(__name__)
@@ -47,8 +49,10 @@ class JobProcesses:
         memory_mb: int,
         node: str | None = None,
         uploads_dir: Path | None = None,
+        events: JobEvents | None = None,
     ) -> None:
         self.store = store
+        self.events: JobEvents = events or NoEvents()
         self.uploads_dir = uploads_dir
         self.node = node or node_name()
         self.timeout_s = timeout_s
@@ -80,7 +84,7 @@ class JobProcesses:
             return "skipped"
         upload = self.upload_file(state.upload_id, state.upload_path)
         if upload is None:
-            self.fail(job_id, "The uploaded table no longer exists; upload it again.")
+            self.fail(job_id, "The uploaded table no longer exists; upload it again.", "input")
             return "finished"
         state = self.store.update(
             job_id,
@@ -91,6 +95,7 @@ class JobProcesses:
             attempts=attempt if attempt is not None else state.attempts + 1,
             node=self.node,
         )
+        self.events.started(state)
         process = self._ctx.Process(
             target=child_main,
             args=(job_id, state.upload_path, state.options, self.memory_mb, os.getpid()),
@@ -133,6 +138,7 @@ class JobProcesses:
                     self.fail(
                         job_id,
                         f"The analysis took longer than {self.timeout_s:g} s and was stopped.",
+                        "timeout",
                     )
                     log.warning("job %s killed after %g s", job_id, self.timeout_s)
                     return "finished"
@@ -145,14 +151,18 @@ class JobProcesses:
             return "stopped"
         if process.exitcode == CLAIMED_ELSEWHERE:
             return "claimed_elsewhere"
-        if self.store.get(job_id).status not in ("completed", "failed"):
-            log.error("job %s process ended with exit code %s", job_id, process.exitcode)
-            self.fail(
-                job_id,
-                "The analysis process ended unexpectedly; if the table is large, it may "
-                f"need more than the {self.memory_mb} MB of memory allowed "
-                "(WORKER_MEMORY_MB).",
-            )
+        state = self.store.get(job_id)
+        if state.status in ("completed", "failed"):
+            self.events.finished(state)  # the outcome the child recorded
+            return "finished"
+        log.error("job %s process ended with exit code %s", job_id, process.exitcode)
+        self.fail(
+            job_id,
+            "The analysis process ended unexpectedly; if the table is large, it may "
+            f"need more than the {self.memory_mb} MB of memory allowed "
+            "(WORKER_MEMORY_MB).",
+            "crashed",
+        )
         return "finished"
 
     async def wait_for_claim(self, job_id: str) -> None:
@@ -174,10 +184,22 @@ class JobProcesses:
             killed.append(job_id)
         return killed
 
-    def fail(self, job_id: str, error: str) -> None:
-        """Record a failure the user will read; a job deleted meanwhile stays deleted."""
-        with contextlib.suppress(JobNotFound):
-            self.store.update(job_id, status="failed", stage=None, error=error, finished_at=now())
+    def fail(self, job_id: str, error: str, reason: FailureReason) -> JobState | None:
+        """Record a failure the user will read (`error`) and its class (`reason`); a job
+        deleted meanwhile stays deleted (None)."""
+        try:
+            state = self.store.update(
+                job_id,
+                status="failed",
+                stage=None,
+                error=error,
+                failure=reason,
+                finished_at=now(),
+            )
+        except JobNotFound:
+            return None
+        self.events.finished(state)
+        return state
 
 
 def _kill(process: BaseProcess) -> None:

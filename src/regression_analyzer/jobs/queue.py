@@ -5,10 +5,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from .model import JobState
 from .store import JobStore
+
+
+class QueueDepth(NamedTuple):
+    """Jobs waiting for a worker and jobs running, on all nodes."""
+
+    waiting: int
+    running: int
 
 
 class JobQueue(Protocol):
@@ -26,6 +33,7 @@ class JobQueue(Protocol):
     def queued(self) -> int: ...
     @property
     def running(self) -> int: ...
+    def depth(self) -> QueueDepth: ...
     def alive(self) -> bool: ...
     async def engine_reachable(self) -> bool | None: ...
     def retry_after_s(self) -> int: ...

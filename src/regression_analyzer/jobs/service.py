@@ -13,13 +13,14 @@ from .wiring import open_job_store
 
 if TYPE_CHECKING:
     from ..settings import Settings
+    from .events import JobEvents
     from .queue import JobQueue
 
 
-def open_job_queue(settings: Settings) -> JobQueue:
+def open_job_queue(settings: Settings, events: JobEvents | None = None) -> JobQueue:
     """The job queue the settings describe, on the store open_job_store gives: this node's
     bounded in-process queue (local mode), or this node's arq worker on the one queue in the
-    engine at QUEUE_URL (shared mode)."""
+    engine at QUEUE_URL (shared mode). `events` hears of every job this node takes."""
     store = open_job_store(settings)
     if not settings.shared_mode:
         from .local import LocalJobQueue
@@ -32,6 +33,7 @@ def open_job_queue(settings: Settings) -> JobQueue:
             grace_s=settings.shutdown_grace_s,
             memory_mb=settings.worker_memory_mb,
             uploads_dir=settings.uploads_dir,
+            events=events,
         )
     from .shared.queue import SharedJobQueue
     from .shared.store import SharedJobStore
@@ -47,4 +49,5 @@ def open_job_queue(settings: Settings) -> JobQueue:
         lease_s=settings.queue_lease_s,
         retention_check_s=settings.retention_check_s,
         uploads_dir=settings.uploads_dir,
+        events=events,
     )

@@ -9,7 +9,15 @@ from ...errors import ColumnNotFoundError
 from ...jobs.model import JobState, QueueFull
 from ...jobs.store import JobStore
 from ...stored_report import ReportSchemaTooNew, read_report
-from ..deps import Jobs, JobStoreDep, Limiter, Uploads, enforce_rate_limit, require_token
+from ..deps import (
+    Jobs,
+    JobStoreDep,
+    Limiter,
+    Metrics,
+    Uploads,
+    enforce_rate_limit,
+    require_token,
+)
 from ..schemas import AnalyzeRequest, JobAccepted, JobResult, UploadInfo
 from .common import errors
 
@@ -70,8 +78,11 @@ async def analyze(
     uploads: Uploads,
     jobs: Jobs,
     limiter: Limiter,
+    metrics: Metrics,
 ) -> JobAccepted:
-    enforce_rate_limit(limiter, request, "too many analyses from this client; try again shortly")
+    enforce_rate_limit(
+        limiter, "analyses", request, "too many analyses from this client; try again shortly"
+    )
     info = uploads.get(body.upload_id)
     validate_options(body, info)
     try:
@@ -81,6 +92,7 @@ async def analyze(
             body.model_dump(exclude={"upload_id"}),
         )
     except QueueFull:
+        metrics.count_rate_limited("queue")
         raise HTTPException(
             status_code=status.HTTP_429_TOO_MANY_REQUESTS,
             detail="the analysis queue is full; try again shortly",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from ..deps import Settings_, UploadLimiter, Uploads, enforce_rate_limit, require_token
+from ..deps import Metrics, Settings_, UploadLimiter, Uploads, enforce_rate_limit, require_token
 from ..schemas import UploadInfo
 from ..uploads import UploadTooLarge
 from .common import errors
@@ -37,11 +37,16 @@ _UPLOAD_BODY = {
     summary="Upload a CSV or Excel table (multipart part 'file')",
 )
 async def upload(
-    request: Request, uploads: Uploads, settings: Settings_, limiter: UploadLimiter
+    request: Request,
+    uploads: Uploads,
+    settings: Settings_,
+    limiter: UploadLimiter,
+    metrics: Metrics,
 ) -> UploadInfo:
     """Streamed to disk in chunks; 413 as soon as MAX_UPLOAD_MB is passed."""
     enforce_rate_limit(
         limiter,
+        "uploads",
         request,
         "too many uploads from this client; try again shortly (UPLOAD_RATE_LIMIT)",
         close=True,  # the body is not read
@@ -50,7 +55,9 @@ async def upload(
     # Multipart framing adds a little; a body far above the limit is refused before reading.
     if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes + 64 * 1024:
         raise UploadTooLarge
-    return await uploads.receive(request.headers.get("content-type", ""), request.stream())
+    info = await uploads.receive(request.headers.get("content-type", ""), request.stream())
+    metrics.count_upload(info.size)
+    return info
 
 
 @router.get(

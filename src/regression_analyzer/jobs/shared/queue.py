@@ -37,6 +37,7 @@ from arq.constants import in_progress_key_prefix
 from arq.worker import Retry, Worker, func
 
 from ..constants import ARQ_FUNCTION, HEALTH_KEY, QUEUE_KEY, RETENTION_KEY
+from ..events import JobEvents
 from ..model import (
     GENERIC_FAILURE,
     MAX_ATTEMPTS,
@@ -47,7 +48,7 @@ from ..model import (
     node_name,
 )
 from ..processes import JobProcesses
-from ..queue import retry_after_hint
+from ..queue import QueueDepth, retry_after_hint
 from ..store import remove_finished_before
 from .engine import ENGINE_ERRORS, QueueEngine, QueueUnavailable, engine_calls
 from .store import SharedJobStore
@@ -73,6 +74,7 @@ class SharedJobQueue:
         lease_s: float,
         retention_check_s: float,
         uploads_dir: Path | None = None,
+        events: JobEvents | None = None,
     ) -> None:
         self.store: SharedJobStore = store
         self.engine = store.engine
@@ -82,7 +84,7 @@ class SharedJobQueue:
         self.lease_s = lease_s
         self.retention_check_s = retention_check_s
         self.node = node_name()
-        self.processes = JobProcesses(store, timeout_s, memory_mb, self.node, uploads_dir)
+        self.processes = JobProcesses(store, timeout_s, memory_mb, self.node, uploads_dir, events)
         self._queue_name = self.engine.key(QUEUE_KEY)
         self._timeout_s = timeout_s
         # Made in start(): arq's Worker binds to the event loop that exists when it is made.
@@ -208,6 +210,7 @@ class SharedJobQueue:
             with contextlib.suppress(QueueUnavailable):
                 self.store.leave_waiting(state.job_id)
             raise
+        self.processes.events.submitted()
         return state
 
     @property
@@ -221,6 +224,11 @@ class SharedJobQueue:
     def running(self) -> int:
         """Analyses running on this node."""
         return self.processes.running
+
+    def depth(self) -> QueueDepth:
+        """Jobs waiting and running on all nodes, read from the engine now (QueueUnavailable
+        while it is away)."""
+        return QueueDepth(waiting=self.store.waiting(), running=self.store.running())
 
     def alive(self) -> bool:
         return self._main is not None and not self._main.done() and not self._stopping
@@ -253,7 +261,7 @@ class SharedJobQueue:
             if attempt > MAX_ATTEMPTS:
                 state = self.store.get(job_id)
                 if state.status not in ("completed", "failed"):
-                    self.processes.fail(job_id, interrupted_too_often(attempt - 1))
+                    self.processes.fail(job_id, interrupted_too_often(attempt - 1), "interrupted")
                 return
             if attempt > 1:
                 log.warning("job %s: start %d, taken over by %s", job_id, attempt, self.node)
@@ -280,17 +288,22 @@ class SharedJobQueue:
         except Exception:
             log.exception("job %s could not be run", job_id)
             with contextlib.suppress(QueueUnavailable):
-                self.processes.fail(job_id, GENERIC_FAILURE)
+                self.processes.fail(job_id, GENERIC_FAILURE, "internal")
         finally:
             lease.cancel()
+            with contextlib.suppress(QueueUnavailable):
+                self.store.leave_running(job_id)
 
     async def _hold_lease(self, job_id: str) -> None:
-        """Keep arq's in-progress key alive for QUEUE_LEASE_S more, every third of that."""
+        """Keep arq's in-progress key alive for QUEUE_LEASE_S more, every third of that, and
+        the job in the running set that every node's metrics count."""
         key = in_progress_key_prefix + job_id
         assert self._pool is not None
         while True:
             with contextlib.suppress(*ENGINE_ERRORS):
                 await self._pool.pexpire(key, int(self.lease_s * 1000))
+            with contextlib.suppress(QueueUnavailable):
+                self.store.hold_running(job_id, self.lease_s)
             await asyncio.sleep(self.lease_s / 3)
 
     # ------------------------------------------------------------------ retention

@@ -2,8 +2,9 @@
 in Redis, so every node sees every job; the job's files stay in its folder under
 OUTPUT_DIR/jobs (a filesystem every node mounts), as in local mode.
 
-Also the set of waiting jobs, which the queue limit (QUEUE_MAX) counts across nodes. The
-analysis child writes its progress through this store: it imports redis-py, never arq.
+Also the set of waiting jobs, which the queue limit (QUEUE_MAX) counts across nodes, and the
+set of running ones (any node's, while its lease lasts), which the metrics count. The analysis
+child writes its progress through this store: it imports redis-py, never arq.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import contextlib
 from pathlib import Path
 from typing import cast
 
-from ..constants import JOB_INDEX_KEY, JOB_KEY, WAITING_KEY
+from ..constants import JOB_INDEX_KEY, JOB_KEY, RUNNING_KEY, WAITING_KEY
 from ..model import JobNotFound, JobState
 from ..store import JobStore
 from .engine import QueueEngine, engine_calls
@@ -22,6 +23,21 @@ _RESERVE = """
 if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
 redis.call('SADD', KEYS[1], ARGV[1])
 return 1
+"""
+# On the engine's clock (nodes' clocks may differ). KEYS[1] the running set; ARGV: job id,
+# lease in ms. Entries whose lease ran out (a killed node's) are dropped on the way.
+_HOLD_RUNNING = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+return 1
+"""
+# Read-only: the running jobs whose lease has not run out.
+_COUNT_RUNNING = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
 """
 
 
@@ -90,3 +106,22 @@ class SharedJobStore(JobStore):
     def waiting(self) -> int:
         with engine_calls():
             return cast(int, self.engine.client.scard(self.engine.key(WAITING_KEY)))
+
+    # -------------------------------------------------------------- the running set
+    def hold_running(self, job_id: str, lease_s: float) -> None:
+        """Count the job as running for `lease_s` more (renewed with the node's lease)."""
+        with engine_calls():
+            self.engine.client.eval(
+                _HOLD_RUNNING, 1, self.engine.key(RUNNING_KEY), job_id, str(int(lease_s * 1000))
+            )
+
+    def leave_running(self, job_id: str) -> None:
+        with engine_calls():
+            self.engine.client.zrem(self.engine.key(RUNNING_KEY), job_id)
+
+    def running(self) -> int:
+        """Jobs running on all nodes (a killed node's count until its lease runs out)."""
+        with engine_calls():
+            return int(
+                cast(str, self.engine.client.eval(_COUNT_RUNNING, 1, self.engine.key(RUNNING_KEY)))
+            )

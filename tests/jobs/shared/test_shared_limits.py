@@ -10,12 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from regression_analyzer.jobs.constants import RETENTION_KEY
 from regression_analyzer.jobs.queue import retry_after_hint
 from tests.helpers.cluster import Cluster, analyze, cluster_running, completions
 from tests.helpers.servers import upload, wait_for
 from tests.helpers.tables import write_linear_table
 
 V1 = "/api/v1"
+# The lock a node sets (NX, for one period) to run retention: whoever holds it, the others wait.
+RETENTION_TURN = f"regression-analyzer:{RETENTION_KEY}"
 
 
 @pytest.fixture(scope="module")
@@ -118,9 +121,19 @@ def test_retention_runs_on_one_node_per_period(tmp_path_factory, small_table: Pa
         RETENTION_DAYS="0.00003",  # 2.6 s
         RETENTION_CHECK_S=str(check_s),
     ) as cluster:
+        # Retention removes the upload once it is 2.6 s old, whether or not its analysis has
+        # read it yet; on a loaded machine the analysis (niced) can take longer than that and
+        # fail on a vanished file. So no node gets a turn until the job has completed: a node
+        # takes its turn by setting this key only if it is absent (shared/queue.py), and the
+        # key is held before the upload exists, so a run that took its turn just before
+        # computed its cutoff before the upload was made.
+        turn = cluster.engine.client()
+        turn.set(RETENTION_TURN, "held by the test")
         with cluster.nodes[0].client() as a, cluster.nodes[1].client() as b:
             job_id = analyze(a, upload(a, small_table).json()["upload_id"])
-            assert wait_for(b, job_id)["status"] == "completed"
+            result = wait_for(b, job_id)
+            assert result["status"] == "completed", (result.get("error"), result)
+            turn.delete(RETENTION_TURN)
             wait_until(
                 lambda: b.get(f"{V1}/results/{job_id}").status_code == 404,
                 timeout=30,

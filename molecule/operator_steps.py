@@ -74,20 +74,23 @@ def wait_healthy(host) -> None:
 class Operator:
     """One operator: their controller (venv, HOME), key, inventory and checkout."""
 
-    def __init__(self, workdir: Path, root: Path, inventory: Path, port: int) -> None:
+    def __init__(self, workdir: Path, root: Path, inventory: Path, hosts: dict[str, int]) -> None:
         self.dir = workdir  # the operator's files on the controller
         self.root = root  # the checkout `ansible-playbook` runs from
         self.inventory = inventory
         self.vault = inventory / "group_vars" / "regression_analyzer" / "vault.yml"
-        self.port = port
+        # The inventory's hosts and the SSH port each VM is reached on (all on 127.0.0.1).
+        self.hosts = hosts
+        self.port = next(iter(hosts.values()))  # the first VM's
         self.venv = workdir / "venv"  # the README's `.venv` of the deploy section
         self.home = workdir / "home"  # the operator's ~ (~/.ansible/collections, ~/.cache)
         self.key = workdir / "id_ed25519"
         self.known_hosts = workdir / "known_hosts"
         self.become_password_file = workdir / "become-password.test-only.txt"
         self.recap = re.compile(
-            rf"{HOST}\s*:\s*ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)"
-            r"\s+unreachable=(?P<unreachable>\d+)\s+failed=(?P<failed>\d+)"
+            r"(?P<host>\S+)\s*:\s*ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)"
+            r"\s+unreachable=(?P<unreachable>\d+)\s+failed=(?P<failed>\d+)",
+            re.M,
         )
         # What the steps hand to each other; every output, for the leak check.
         self.state: dict = {"outputs": [], "secrets": set()}
@@ -112,9 +115,19 @@ class Operator:
             argv, cwd=cwd or self.root, env=env, capture_output=True, text=True, timeout=1800, **kw
         )
 
+    def recaps_of(self, output: str) -> dict[str, dict[str, int]]:
+        """PLAY RECAP per inventory host: {host: {ok, changed, unreachable, failed}}."""
+        return {
+            m["host"]: {k: int(m[k]) for k in ("ok", "changed", "unreachable", "failed")}
+            for m in self.recap.finditer(output)
+            if m["host"] in self.hosts
+        }
+
     def recap_of(self, output: str) -> dict[str, int]:
-        match = self.recap.search(output)
-        return {k: int(v) for k, v in match.groupdict().items()} if match else {}
+        """The recap summed over the hosts the play ran on ({} when none): changed == 0 means
+        no host changed; failed == 0 that none failed."""
+        recaps = list(self.recaps_of(output).values())
+        return {k: sum(r[k] for r in recaps) for k in recaps[0]} if recaps else {}
 
     def with_password_files(self, argv: list[str]) -> list[str]:
         """The runbook's `--ask-vault-pass -K` as files: the test-only passwords."""
@@ -161,7 +174,7 @@ class Operator:
             return list(galaxy.requests)
 
     def describe_hosts(self, base_image_archive: Path) -> None:
-        """hosts.yml with the VM, vars.yml as the runbook's first deploy edits it (Docker by the
+        """hosts.yml with the VMs, vars.yml as the runbook's first deploy edits it (Docker by the
         role, the base image from an archive saved on the controller, the test VM's sizing and
         one worker: analyses queue), the sudo password."""
         (self.inventory / "hosts.yml").write_text(
@@ -171,9 +184,9 @@ class Operator:
                         "children": {
                             "regression_analyzer": {
                                 "hosts": {
-                                    HOST: {
+                                    name: {
                                         "ansible_host": "127.0.0.1",
-                                        "ansible_port": self.port,
+                                        "ansible_port": port,
                                         "ansible_user": "deploy",
                                         "ansible_ssh_private_key_file": str(self.key),
                                         # ssh reads ~/.ssh from the passwd entry, not $HOME:
@@ -182,6 +195,7 @@ class Operator:
                                             f"-o UserKnownHostsFile={self.known_hosts}"
                                         ),
                                     }
+                                    for name, port in self.hosts.items()
                                 }
                             }
                         }
@@ -212,29 +226,31 @@ class Operator:
         self.become_password_file.chmod(0o600)
 
     def accept_host_key(self) -> None:
-        """The runbook's `ssh deploy@HOST true`, answering "yes" (accept-new)."""
-        accept = self.run(
-            [
-                "ssh",
-                "-o",
-                "StrictHostKeyChecking=accept-new",
-                "-o",
-                f"UserKnownHostsFile={self.known_hosts}",
-                "-i",
-                str(self.key),
-                "-p",
-                str(self.port),
-                "deploy@127.0.0.1",
-                "true",
-            ]
-        )
-        assert accept.returncode == 0, accept.stderr
+        """The runbook's `ssh deploy@HOST true` for each host, answering "yes" (accept-new)."""
+        for port in self.hosts.values():
+            accept = self.run(
+                [
+                    "ssh",
+                    "-o",
+                    "StrictHostKeyChecking=accept-new",
+                    "-o",
+                    f"UserKnownHostsFile={self.known_hosts}",
+                    "-i",
+                    str(self.key),
+                    "-p",
+                    str(port),
+                    "deploy@127.0.0.1",
+                    "true",
+                ]
+            )
+            assert accept.returncode == 0, accept.stderr
 
-    def over_ssh_here(self, line: str) -> str:
-        """A runbook line with HOST replaced by the VM, and `ssh` given the operator's key,
-        known hosts and port (what a real operator's ~/.ssh/config holds)."""
+    def over_ssh_here(self, line: str, port: int | None = None) -> str:
+        """A runbook line with HOST replaced by a VM (the first unless PORT names another), and
+        `ssh` given the operator's key, known hosts and port (what a real operator's
+        ~/.ssh/config holds)."""
         assert line.startswith(("ssh ", " printf")), line
-        options = f"-p {self.port} -i {self.key} -o UserKnownHostsFile={self.known_hosts}"
+        options = f"-p {port or self.port} -i {self.key} -o UserKnownHostsFile={self.known_hosts}"
         return line.replace("deploy@HOST", "deploy@127.0.0.1").replace("ssh ", f"ssh {options} ", 1)
 
     # -- the inventory ----------------------------------------------------------------------

@@ -15,7 +15,8 @@
 #   BASE_IMAGE_TAG        final tag                (default regression-analyzer/python-base:3.11)
 #   DEBIAN_MIRROR         Debian mirror URL        (default: the one this machine's apt uses)
 #   DEBIAN_SECURITY_URI   Debian security mirror   (default: this machine's, else deb.debian.org)
-#   DEBIAN_SUITE          suite                    (default bookworm -> Python 3.11)
+#   DEBIAN_SUITE          suite                    (default bookworm -> Python 3.11; trixie gives
+#                         the Debian 13 root of the Molecule VM, molecule/host/build.sh)
 #   EXTRA_CA_CERTS        a folder of *.crt files (or one PEM file) of certificate authorities
 #                         to trust besides Debian's (default /usr/local/share/ca-certificates,
 #                         where this machine keeps its own). This site's package downloads pass
@@ -80,8 +81,12 @@ find_mirror() {  # find_mirror SUITE: the URI this machine's apt uses for SUITE
   return 1
 }
 
-MIRROR=${DEBIAN_MIRROR:-$(find_mirror "$SUITE" || true)}
-SECURITY_URI=${DEBIAN_SECURITY_URI:-$(find_mirror "$SUITE-security" || echo http://deb.debian.org/debian-security)}
+# A Debian mirror serves every release: for a suite this machine's apt does not list (trixie on
+# a bookworm machine), take the mirror it uses for its own release.
+own_suite=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
+MIRROR=${DEBIAN_MIRROR:-$(find_mirror "$SUITE" || find_mirror "$own_suite" || true)}
+SECURITY_URI=${DEBIAN_SECURITY_URI:-$(find_mirror "$SUITE-security" || find_mirror "$own_suite-security" \
+  || echo http://deb.debian.org/debian-security)}
 if [ -z "$MIRROR" ]; then
   echo "[build-base-image] ERROR: no Debian mirror for '$SUITE' in /etc/apt/sources.list{,.d/*}; set DEBIAN_MIRROR" >&2
   exit 1

@@ -116,3 +116,158 @@ def test_a_filled_in_vault_passes(tmp_path):
     )
     assert result.returncode == 0, result.stdout[-2000:]
     assert "failed=0" in result.stdout
+
+
+# --- HTTPS (docs/operations.md, "HTTPS") ----------------------------------------------------
+INVENTORIES = ROOT / "ansible" / "inventories"
+PEM_CERTIFICATE = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
+PEM_KEY = "-----BEGIN PRIVATE KEY-----\nMIGHnot-a-real-key\n-----END PRIVATE KEY-----\n"
+HTTPS_ON = {"regression_analyzer_api_token": "0123456789abcdef", "regression_analyzer_https": True}
+
+
+def test_https_without_a_certificate_is_refused_unless_a_self_signed_one_is_allowed(tmp_path):
+    result = preflight(tmp_path, **HTTPS_ON)
+    assert result.returncode != 0
+    said = " ".join(result.stdout.split())
+    assert "holds no certificate" in said
+    for name in (
+        "vault_regression_analyzer_tls_certificate",
+        "regression_analyzer_tls_self_signed",
+    ):
+        assert name in said
+
+    staging = preflight(tmp_path, **HTTPS_ON, regression_analyzer_tls_self_signed=True)
+    assert staging.returncode == 0, staging.stdout[-2000:]
+    given = preflight(
+        tmp_path,
+        **HTTPS_ON,
+        regression_analyzer_tls_certificate=PEM_CERTIFICATE,
+        regression_analyzer_tls_key=PEM_KEY,
+    )
+    assert given.returncode == 0, given.stdout[-2000:]
+
+
+@pytest.mark.parametrize(
+    ("certificate", "key", "said"),
+    [
+        (
+            "-----BEGIN CERTIFICATE-----\nREPLACE-ME\n-----END CERTIFICATE-----",
+            PEM_KEY,
+            "still hold the placeholder of vault.yml.example",
+        ),
+        (PEM_CERTIFICATE, "", "go together: the vault has one without the other"),
+        (
+            "/etc/ssl/certs/analyzer.pem",
+            PEM_KEY,
+            "regression_analyzer_tls_certificate is not a PEM",
+        ),
+        (PEM_CERTIFICATE, "MIGHnot-a-key", "regression_analyzer_tls_key is not a PEM private key"),
+    ],
+)
+def test_the_certificate_settings_are_checked_and_named(tmp_path, certificate, key, said):
+    result = preflight(
+        tmp_path,
+        **HTTPS_ON,
+        regression_analyzer_tls_self_signed=True,
+        regression_analyzer_tls_certificate=certificate,
+        regression_analyzer_tls_key=key,
+    )
+    assert result.returncode != 0
+    assert said in " ".join(result.stdout.split())
+    if key:
+        assert key.splitlines()[1 if "\n" in key else 0] not in result.stdout  # names, not values
+
+
+def test_staging_has_https_with_a_self_signed_certificate_until_the_vault_has_one():
+    group = INVENTORIES / "staging" / "group_vars" / "regression_analyzer"
+    settings = yaml.safe_load((group / "vars.yml").read_text())
+    assert settings["regression_analyzer_https"] is True
+    assert settings["regression_analyzer_tls_self_signed"] is True
+    vault = yaml.safe_load((group / "vault.yml.example").read_text())
+    assert vault["vault_regression_analyzer_tls_certificate"] == ""
+    assert vault["vault_regression_analyzer_tls_key"] == ""
+    for name in ("certificate", "key"):
+        assert (
+            f"vault_regression_analyzer_tls_{name}" in settings[f"regression_analyzer_tls_{name}"]
+        )
+
+
+def proxy_preflight(tmp_path: Path, **settings: object) -> subprocess.CompletedProcess:
+    """The proxy play's preflight (ansible/deploy.yml --tags regression_analyzer_proxy_preflight)
+    on this machine as the production inventory's front, its servers given."""
+    inventory = tmp_path / "proxy-hosts.yml"
+    inventory.write_text(
+        yaml.safe_dump(
+            {
+                "regression_analyzer_proxy": {
+                    "hosts": {
+                        "localhost": {
+                            "ansible_connection": "local",
+                            "ansible_python_interpreter": sys.executable,
+                            "ansible_become": False,
+                        }
+                    }
+                }
+            }
+        )
+    )
+    front = INVENTORIES / "production" / "group_vars" / "regression_analyzer_proxy"
+    values = {k: v for k, v in yaml.safe_load((front / "vars.yml").read_text()).items()}
+    values["regression_analyzer_proxy_servers"] = [
+        {"name": "ra-prod-1", "address": "10.0.0.11", "port": 8000}
+    ]
+    values.update(settings)
+    extra = tmp_path / "proxy-extra.json"
+    extra.write_text(json.dumps(values))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env["PATH"] = f"{ANSIBLE_PLAYBOOK.parent}:{env.get('PATH', '')}"
+    return subprocess.run(
+        [
+            str(ANSIBLE_PLAYBOOK) if ANSIBLE_PLAYBOOK.exists() else "ansible-playbook",
+            "ansible/deploy.yml",
+            "-i",
+            str(inventory),
+            "--tags",
+            "regression_analyzer_proxy_preflight",
+            "--check",
+            "-e",
+            f"@{extra}",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_the_production_front_refuses_the_example_vault_and_a_missing_certificate(tmp_path):
+    front = INVENTORIES / "production" / "group_vars" / "regression_analyzer_proxy"
+    example = yaml.safe_load((front / "vault.yml.example").read_text())
+    mapped = {name.removeprefix("vault_"): value for name, value in example.items()}
+    placeholders = proxy_preflight(tmp_path, **mapped)
+    assert placeholders.returncode != 0
+    assert "still hold the placeholder" in " ".join(placeholders.stdout.split())
+
+    missing = proxy_preflight(tmp_path)  # no vault: the vars.yml defaults give ""
+    assert missing.returncode != 0
+    said = " ".join(missing.stdout.split())
+    assert (
+        "HTTPS is on at the front" in said
+        and "vault_regression_analyzer_proxy_tls_certificate" in said
+    )
+
+    # The variable held a path before this release: the message says what it holds now.
+    a_path = proxy_preflight(
+        tmp_path,
+        regression_analyzer_proxy_tls_certificate="/etc/haproxy/certs/analyzer.example.org.pem",
+    )
+    assert a_path.returncode != 0
+    assert "it now holds the certificate chain itself" in " ".join(a_path.stdout.split())
+
+    given = proxy_preflight(
+        tmp_path,
+        regression_analyzer_proxy_tls_certificate=PEM_CERTIFICATE,
+        regression_analyzer_proxy_tls_key=PEM_KEY,
+    )
+    assert given.returncode == 0, given.stdout[-2000:]

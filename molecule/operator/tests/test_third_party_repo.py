@@ -1,6 +1,8 @@
 """The role used from another repository, as the role's README tells it (TEST-ONLY material).
 
-Runs after test_operator_path.py (file order), against the VM it deployed. The operator moves
+Runs after test_operator_path.py (file order), against the Debian 12 VM it deployed (the oldest
+ansible-core the role declares predates Debian 13's Python 3.13: on that host the preflight
+refuses it, which the last tests check). The operator moves
 the deployment into their own infrastructure repository: the same inventory and vault, the
 role taken from this repository's git URL (a bare clone with a release tag stands for the
 forge), the app's source as a release tarball (`git archive`), and a controller with the
@@ -23,9 +25,11 @@ import pytest
 import yaml
 from galaxy_server import GalaxyServer
 from test_operator_path import (
+    HOSTS,
     INVENTORY,
     OPERATOR,
     PROJECT,
+    VMS,
     assert_no_secret_in_outputs,
     assert_rotated,
     curl,
@@ -86,11 +90,25 @@ def git(*args: str, cwd: Path = OPERATOR) -> None:
     assert done.returncode == 0, (args, tail(done))
 
 
+DEBIAN_12, DEBIAN_13 = list(HOSTS)
+host = VMS[DEBIAN_12]
+
+
 def playbook(
-    infra: Path, *extra: str, venv: Path = OLDEST, env: dict | None = None
+    infra: Path, *extra: str, venv: Path = OLDEST, env: dict | None = None, limit: str = DEBIAN_12
 ) -> tuple[subprocess.CompletedProcess, dict[str, int]]:
-    """`ansible-playbook site.yml -i inventories/staging ...` in an operator's repository."""
-    return play("site.yml", "inventories/staging", *extra, venv=venv, cwd=infra, env=env or {})
+    """`ansible-playbook site.yml -i inventories/staging --limit HOST ...` in an operator's
+    repository."""
+    return play(
+        "site.yml",
+        "inventories/staging",
+        "--limit",
+        limit,
+        *extra,
+        venv=venv,
+        cwd=infra,
+        env=env or {},
+    )
 
 
 def infra_repository(path: Path, roles_path: str) -> None:
@@ -195,7 +213,7 @@ def running_tag() -> str:
     return named[-1]
 
 
-def test_the_role_and_the_collections_install_from_the_readme(host):
+def test_the_role_and_the_collections_install_from_the_readme():
     role = INFRA / "roles" / "regression_analyzer"
     assert (role / "tasks" / "main.yml").read_text() == (ROLE / "tasks" / "main.yml").read_text()
     info = yaml.safe_load((role / "meta" / ".galaxy_install_info").read_text())
@@ -209,7 +227,7 @@ def test_the_role_and_the_collections_install_from_the_readme(host):
         assert json.loads(manifest.read_text())["collection_info"]["version"] == entry["version"]
 
 
-def test_the_oldest_ansible_core_deploys_the_release_tarball_as_the_same_build(host):
+def test_the_oldest_ansible_core_deploys_the_release_tarball_as_the_same_build():
     before = inspect(host)
     result, recap = playbook(INFRA)
     assert result.returncode == 0, tail(result)
@@ -232,11 +250,11 @@ def test_the_oldest_ansible_core_deploys_the_release_tarball_as_the_same_build(h
         f"1 host(s) run source {labels['io.github.regression-analyzer.context-sha256'][:12]}" in out
     )
     wait_healthy(host)
-    code, body = curl(host, f"/results/{state['job_id']}")
+    code, body = curl(host, f"/results/{state['jobs'][DEBIAN_12]}")
     assert code == 200 and json.loads(body)["status"] == "completed"
 
 
-def test_a_checkout_on_roles_path_is_the_same_build_too(host):
+def test_a_checkout_on_roles_path_is_the_same_build_too():
     role = INFRA_CHECKOUT / "vendor" / "regression-analyzer" / "ansible" / "roles"
     assert (role / "regression_analyzer" / "meta" / "main.yml").is_file()
     result, recap = playbook(INFRA_CHECKOUT, "--check")
@@ -244,7 +262,7 @@ def test_a_checkout_on_roles_path_is_the_same_build_too(host):
     assert recap["changed"] == 0 and recap["failed"] == 0, tail(result)
 
 
-def test_a_key_rotation_by_the_oldest_ansible_core_restarts_the_same_container(host):
+def test_a_key_rotation_by_the_oldest_ansible_core_restarts_the_same_container():
     """A deploy that changes something (secret file, restart handler) on the minimum too."""
     before = inspect(host)
     state["key"] = f"sk-ant-TEST-third-party-{secrets.token_hex(8)}"
@@ -254,10 +272,10 @@ def test_a_key_rotation_by_the_oldest_ansible_core_restarts_the_same_container(h
     result, recap = playbook(INFRA)
     assert result.returncode == 0, tail(result)
     assert recap["changed"] > 0, tail(result)
-    assert_rotated(host, before, state["key"])
+    assert_rotated(DEBIAN_12, before, state["key"])
 
 
-def test_a_missing_collection_is_named_before_any_task_runs_on_a_host(host):
+def test_a_missing_collection_is_named_before_any_task_runs_on_a_host():
     empty = OPERATOR / "no-collections"
     empty.mkdir(exist_ok=True)
     result, _recap = playbook(INFRA, env={"ANSIBLE_COLLECTIONS_PATH": str(empty)})
@@ -269,7 +287,15 @@ def test_a_missing_collection_is_named_before_any_task_runs_on_a_host(host):
     assert "Preflight" not in out  # stopped in the controller checks
 
 
-def test_an_older_ansible_core_is_refused_with_the_minimum(host):
+def test_the_oldest_ansible_core_is_refused_on_debian_13_with_the_release_it_needs():
+    result, _ = playbook(INFRA, "--check", limit=DEBIAN_13)
+    out = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"which ansible-core {minimum_ansible_core()}." in out, tail(result)
+    assert "use ansible-core 2.18 or later" in out
+
+
+def test_an_older_ansible_core_is_refused_with_the_minimum():
     major, minor = minimum_ansible_core().split(".")[:2]
     older = f"{major}.{int(minor) - 1}"
     pip = run([str(OLDEST / "bin" / "pip"), "install", "-q", f"ansible-core=={older}.*"])
@@ -281,7 +307,7 @@ def test_an_older_ansible_core_is_refused_with_the_minimum(host):
     assert f"this controller runs ansible-core {older}." in out
 
 
-def test_no_secret_in_the_third_party_runs(host):
+def test_no_secret_in_the_third_party_runs():
     third_party_runs = len(state["outputs"]) - state["operator_outputs"]
     assert third_party_runs >= 5
     assert_no_secret_in_outputs()

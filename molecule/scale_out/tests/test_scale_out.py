@@ -10,7 +10,10 @@ its two vaults made from the vault.yml.example files, the queue-password rotatio
 `ansible-vault edit`, and `ansible-playbook ansible/deploy.yml -i ... --ask-vault-pass -K`
 from the repository root over SSH as `deploy`, whose sudo asks for a password (the passwords
 from files: the test-only vault password in molecule/, the test-only sudo password of the
-host images). The leak checks come last, over everything before.
+host images). HTTPS at the front is on, as in the production inventory, with TEST-ONLY
+certificates made by prepare.yml (`front-a` in the converge and the operator's first vault,
+`front-b` after the runbook's certificate rotation); every request through HAProxy trusts both.
+The leak checks come last, over everything before.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import json
 import os
 import re
 import shutil
+import ssl
 import subprocess
 import sys
 import threading
@@ -39,8 +43,10 @@ from terminal import on_a_terminal, runbook_lines
 APP = {"ra-scale-out-app1": "10.213.5.11", "ra-scale-out-app2": "10.213.5.12"}
 QUEUE_HOST = "ra-scale-out-queue"
 QUEUE_ADDRESS = "10.213.5.20"
-PROXY_ROOT = f"http://{QUEUE_ADDRESS}:80"
+# HTTPS at the front (the proxy's 443; its 80 only redirects), for the runbook's name.
+PROXY_ROOT = f"https://{QUEUE_ADDRESS}"
 PROXY = f"{PROXY_ROOT}/api/v1"
+FRONT_NAME = "analyzer.example.org"
 CONTAINER = "regression-analyzer"
 SHARED = "/srv/regression-analyzer"
 
@@ -51,13 +57,23 @@ PROJECT_DIR = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", SCENARIO_DIR.par
 EPHEMERAL_DIR = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY")
 VAULT_PASSWORD_FILE = PROJECT_DIR / "molecule" / "vault-password.test-only.txt"
 OPERATOR = Path(EPHEMERAL_DIR or SCENARIO_DIR / ".operator") / "operator"
+# prepare.yml's TEST-ONLY certificates of the front: front-{a,b}.{crt,key}, and both in one file.
+TLS = Path(EPHEMERAL_DIR or SCENARIO_DIR / ".operator") / "tls"
+FRONT_CA = TLS / "front-a-and-b.crt"
 INVENTORY = OPERATOR / "inventories" / "production"
 APP_VAULT = INVENTORY / "group_vars" / "regression_analyzer" / "vault.yml"
 CLUSTER_VAULT = INVENTORY / "group_vars" / "regression_analyzer_cluster" / "vault.yml"
+PROXY_VAULT = INVENTORY / "group_vars" / "regression_analyzer_proxy" / "vault.yml"
 BECOME_PASSWORD = "test-only-sudo-password"  # molecule/host/Dockerfile and vm.Dockerfile
 TABLE = "x,y,z\n" + "".join(f"{i},{2 * i + (i % 3)},{(i * 7) % 5}\n" for i in range(1, 41))
 # What the rolling redeploy printed (the leak check reads it too).
 OUTPUTS: list[str] = []
+
+
+@functools.cache
+def trusted() -> ssl.SSLContext:
+    """What the tests' HTTPS clients trust: the front's two test-only certificates."""
+    return ssl.create_default_context(cafile=str(FRONT_CA))
 
 
 def docker_host(name: str):
@@ -109,7 +125,8 @@ def secrets() -> Secrets:
 
 @pytest.fixture(scope="module")
 def client(secrets) -> httpx.Client:
-    with httpx.Client(headers={"Authorization": f"Bearer {secrets['token']}"}, timeout=30) as http:
+    headers = {"Authorization": f"Bearer {secrets['token']}"}
+    with httpx.Client(headers=headers, timeout=30, verify=trusted()) as http:
         yield http
 
 
@@ -197,9 +214,71 @@ def test_haproxy_balances_over_both_app_hosts_checked_on_ready():
         "option forwardfor",
     ]:
         assert line in config
-    health = httpx.get(f"{PROXY}/health", timeout=10)
+    health = httpx.get(f"{PROXY}/health", timeout=10, verify=trusted())
     assert health.status_code == 200 and health.json()["status"] == "ok"
-    assert httpx.get(f"{PROXY}/ready", timeout=10).status_code == 200
+    assert httpx.get(f"{PROXY}/ready", timeout=10, verify=trusted()).status_code == 200
+
+
+# --- the queue host: HTTPS at the front (docs/operations.md, "HTTPS") -----------------------
+def shell(command: str) -> subprocess.CompletedProcess:
+    """A command on this machine, as the operator types it (bash, pipefail)."""
+    return subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, timeout=60
+    )
+
+
+def fingerprint(certificate: Path) -> str:
+    shown = shell(f"openssl x509 -noout -fingerprint -sha256 -in {certificate}")
+    assert shown.returncode == 0, shown.stderr
+    return shown.stdout.strip()
+
+
+def served_fingerprint() -> str:
+    """The fingerprint of the certificate the front serves now, seen from this machine."""
+    served = shell(
+        f"openssl s_client -connect {QUEUE_ADDRESS}:443 -servername {FRONT_NAME} < /dev/null"
+        " 2> /dev/null | openssl x509 -noout -fingerprint -sha256"
+    )
+    assert served.returncode == 0, served.stderr
+    return served.stdout.strip()
+
+
+def test_https_at_the_front_with_the_certificate_of_the_vault():
+    """curl trusting the certificate gets the service through HAProxy; plain HTTP is sent to
+    https; TLS 1.1 is refused by the server (the client offers it with every cipher), TLS 1.2
+    and 1.3 are served; HSTS once; the certificate file is root:haproxy 0640."""
+    assert served_fingerprint() == fingerprint(TLS / "front-a.crt")
+    ok = shell(
+        f"curl -sSf --cacert {TLS / 'front-a.crt'} --resolve {FRONT_NAME}:443:{QUEUE_ADDRESS}"
+        f" -D - https://{FRONT_NAME}/api/v1/health"
+    )
+    assert ok.returncode == 0, ok.stderr
+    headers = [line.lower() for line in ok.stdout.splitlines()]
+    hsts = [line for line in headers if line.startswith("strict-transport-security:")]
+    assert hsts == ["strict-transport-security: max-age=31536000"], headers
+    for name in ("content-security-policy:", "x-content-type-options:", "x-frame-options:"):
+        assert sum(line.startswith(name) for line in headers) == 1, (name, headers)
+    assert '"status":"ok"' in ok.stdout.replace(" ", "")
+    redirect = shell(
+        f"curl -sS -o /dev/null -w '%{{http_code}} %{{redirect_url}}'"
+        f" http://{QUEUE_ADDRESS}/api/v1/health?from=http"
+    )
+    assert redirect.stdout == f"301 https://{QUEUE_ADDRESS}/api/v1/health?from=http", redirect
+    connect = f"openssl s_client -connect {QUEUE_ADDRESS}:443 -servername {FRONT_NAME}"
+    old = shell(f"{connect} -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0' < /dev/null 2>&1")
+    assert old.returncode != 0 and "alert protocol version" in old.stdout, old.stdout[-2000:]
+    for version, option in (("TLSv1.2", "-tls1_2"), ("TLSv1.3", "-tls1_3")):
+        new = shell(f"{connect} {option} < /dev/null 2>&1")
+        assert new.returncode == 0 and f"New, {version}, Cipher is" in new.stdout, new.stdout
+    pem = docker_host(QUEUE_HOST).file("/etc/haproxy/certs/regression-analyzer.pem")
+    assert (pem.user, pem.group, pem.mode) == ("root", "haproxy", 0o640)
+    config = docker_host(QUEUE_HOST).file("/etc/haproxy/regression-analyzer.cfg").content_string
+    for line in (
+        "ssl crt /etc/haproxy/certs/regression-analyzer.pem",
+        "ssl-min-ver TLSv1.2",
+        "http-request redirect scheme https code 301 unless { ssl_fc }",
+    ):
+        assert line in config, line
 
 
 # --- the app hosts: one service -------------------------------------------------------------
@@ -276,7 +355,7 @@ def test_the_job_state_is_in_redis(secrets, shared_job):
 
 
 def test_an_unauthenticated_request_is_refused_through_the_proxy():
-    assert httpx.get(f"{PROXY}/results/nothing", timeout=10).status_code == 401
+    assert httpx.get(f"{PROXY}/results/nothing", timeout=10, verify=trusted()).status_code == 401
 
 
 # --- a rolling redeploy behind HAProxy loses no request -------------------------------------
@@ -325,7 +404,9 @@ def fill_vault(path: Path, values: dict[str, str]) -> None:
     """cp vault.yml.example vault.yml && $EDITOR vault.yml && ansible-vault encrypt vault.yml"""
     text = path.with_name("vault.yml.example").read_text()
     for name, value in values.items():
-        text, found = re.subn(rf"(?m)^{name}: .*$", f"{name}: {json.dumps(value)}", text)
+        # A value of one line, or a "|" block with its indented lines (a PEM placeholder).
+        pattern = re.compile(rf"(?m)^{name}: .*$(\n[ \t]+\S.*$)*")
+        text, found = pattern.subn(f"{name}: {json.dumps(value)}".replace("\\", "\\\\"), text)
         assert found == 1, name
     assert not [line for line in text.splitlines() if "REPLACE-ME" in line.split("#")[0]]
     path.write_text(text)
@@ -340,7 +421,8 @@ EDITOR = """import json, os, re, sys
 path = sys.argv[1]
 text = open(path).read()
 for name, value in json.loads(os.environ["TEST_VAULT_EDIT"]).items():
-    text, found = re.subn(rf"(?m)^{name}: .*$", f"{name}: {json.dumps(value)}", text)
+    line = f"{name}: {json.dumps(value)}"
+    text, found = re.subn(rf"(?m)^{name}: .*$", lambda _: line, text)
     assert found == 1, name
 open(path, "w").write(text)
 """
@@ -409,12 +491,6 @@ def production_inventory(secrets) -> Path:
         app_settings.pop(not_a_setting)
     assert app_settings["regression_analyzer_forwarded_allow_ips"] == QUEUE_ADDRESS
     set_vars(group_vars / "regression_analyzer" / "vars.yml", app_settings)
-    # No certificate here: the front stays on plain HTTP port 80, as the converge's.
-    set_vars(
-        group_vars / "regression_analyzer_proxy" / "vars.yml",
-        {"regression_analyzer_proxy_port": 80, "regression_analyzer_proxy_tls_certificate": ""},
-    )
-
     fill_vault(
         APP_VAULT,
         {
@@ -425,6 +501,14 @@ def production_inventory(secrets) -> Path:
     )
     fill_vault(
         CLUSTER_VAULT, {"vault_regression_analyzer_queue_password": secrets["queue_password"]}
+    )
+    # HTTPS at the front as the production inventory has it, with the converge's certificate.
+    fill_vault(
+        PROXY_VAULT,
+        {
+            "vault_regression_analyzer_proxy_tls_certificate": (TLS / "front-a.crt").read_text(),
+            "vault_regression_analyzer_proxy_tls_key": (TLS / "front-a.key").read_text(),
+        },
     )
     (OPERATOR / "known_hosts").write_text("")
     become = OPERATOR / "become-password.test-only.txt"
@@ -496,7 +580,7 @@ def test_a_rolling_redeploy_with_a_queue_password_rotation_loses_no_request(
     stop = threading.Event()
 
     def loop() -> None:
-        with httpx.Client(headers=client.headers, timeout=30) as http:
+        with httpx.Client(headers=client.headers, timeout=30, verify=trusted()) as http:
             while not stop.is_set():
                 for url in (f"{PROXY}/health", job_url):
                     try:
@@ -547,7 +631,7 @@ def test_the_previous_queue_password_is_dropped_without_restarting_redis(
     assert redis_run_id("new_queue_password") == redis_before, "Redis was restarted"
     auth = docker_host(QUEUE_HOST).file("/etc/redis/regression-analyzer-auth.conf").content_string
     assert "requirepass" in auth and "user default" not in auth
-    assert httpx.get(f"{PROXY}/ready", timeout=10).status_code == 200
+    assert httpx.get(f"{PROXY}/ready", timeout=10, verify=trusted()).status_code == 200
     assert client.get(f"{PROXY}/uploads/nothing").status_code == 404
 
 
@@ -556,7 +640,10 @@ def over_ssh_here(line: str) -> str:
     `ssh` given the operator's key and known hosts (the ~/.ssh/config of a real operator)."""
     assert line.startswith(("ssh -t deploy@", " printf", "curl ", "scp ")), line
     for example, address in {
-        "https://analyzer.example.org": PROXY_ROOT,  # no certificate here: plain HTTP
+        # The test-only certificates are not in the system's store: trusted by name here.
+        f"https://{FRONT_NAME}": (
+            f"--cacert {FRONT_CA} --resolve {FRONT_NAME}:443:{QUEUE_ADDRESS} https://{FRONT_NAME}"
+        ),
         "ra-prod-1": APP["ra-scale-out-app1"],
         "ra-prod-2": APP["ra-scale-out-app2"],
         "ra-proxy-1": QUEUE_ADDRESS,
@@ -615,6 +702,87 @@ def test_the_operators_next_deploy_over_ssh_changes_nothing(production_inventory
     assert all(r["changed"] == 0 and r["failed"] == 0 for r in recap.values()), recap
 
 
+# --- rotating the front's certificate (docs/operations.md, "HTTPS") ------------------------
+def haproxy_master() -> str:
+    return docker_host(QUEUE_HOST).check_output("systemctl show -p MainPID --value haproxy").strip()
+
+
+def test_a_certificate_rotation_at_the_front_serves_the_new_one_and_loses_no_request(
+    client, shared_job, production_inventory
+):
+    """The runbook's rotation: `ansible-vault edit` of the proxy's vault (the new certificate
+    and key), then its play line with `--tags regression_analyzer_proxy`. While a client loop
+    sends requests through HAProxy, trusting the old and the new certificate: every request is
+    answered, HAProxy is reloaded (the same master process), and the new certificate is served.
+    Then the runbook's check lines show it."""
+    edit, play = runbook_lines("**Rotating the front's certificate**", 2)
+    assert edit == (
+        "ansible-vault edit "
+        "ansible/inventories/production/group_vars/regression_analyzer_proxy/vault.yml"
+    ), edit
+    assert play == (
+        "ansible-playbook ansible/deploy.yml -i ansible/inventories/production --ask-vault-pass -K"
+        " --tags regression_analyzer_proxy"
+    ), play
+    master, before = haproxy_master(), served_fingerprint()
+    assert before == fingerprint(TLS / "front-a.crt")
+    edit_vault(
+        PROXY_VAULT,
+        {
+            "vault_regression_analyzer_proxy_tls_certificate": (TLS / "front-b.crt").read_text(),
+            "vault_regression_analyzer_proxy_tls_key": (TLS / "front-b.key").read_text(),
+        },
+    )
+    job_url = f"{PROXY}/results/{shared_job['job_id']}"
+    counts = {"ok": 0, "failed": 0}
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            # A new connection (and TLS handshake) for each request, as new users make them.
+            with httpx.Client(headers=client.headers, timeout=30, verify=trusted()) as http:
+                try:
+                    response = http.get(job_url)
+                    good = response.status_code == 200
+                    detail = f"{response.status_code} {response.text[:120]}"
+                except httpx.HTTPError as exc:
+                    good, detail = False, repr(exc)
+            counts["ok" if good else "failed"] += 1
+            if not good:
+                failures.append(f"{time.strftime('%H:%M:%S')}: {detail}")
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        run = deploy(production_inventory, "--tags", "regression_analyzer_proxy")
+    finally:
+        time.sleep(1)
+        stop.set()
+        thread.join(timeout=60)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert recaps(run)[QUEUE_HOST]["changed"] > 0, run.stdout[-3000:]
+    print(f"\ncertificate rotation at the front: {counts}")
+    assert served_fingerprint() == fingerprint(TLS / "front-b.crt") != before
+    assert haproxy_master() == master, "HAProxy was restarted, not reloaded"
+    assert counts["ok"] > 20, counts
+    assert counts["failed"] == 0, f"{counts}: {failures[:20]}"
+
+    # The runbook's check lines: the served certificate, and a request trusting the new one.
+    show, ask = runbook_lines("Check the front's certificate", 2)
+    shown = shell(show.replace(f"-connect {FRONT_NAME}:443", f"-connect {QUEUE_ADDRESS}:443"))
+    assert shown.returncode == 0, shown.stderr
+    assert fingerprint(TLS / "front-b.crt") in shown.stdout, shown.stdout
+    asked = shell(
+        ask.replace("curl ", f"curl --cacert {TLS / 'front-b.crt'} ", 1).replace(
+            f"https://{FRONT_NAME}",
+            f"--resolve {FRONT_NAME}:443:{QUEUE_ADDRESS} https://{FRONT_NAME}",
+        )
+    )
+    assert asked.returncode == 0 and '"status":"ok"' in asked.stdout.replace(" ", ""), asked
+
+
 # --- backup and restore (docs/operations.md, "Backup and restore", shared mode) -----------
 def every_app_host(line: str) -> list[str]:
     """A runbook line marked `# every app host`, once per app host of this scenario."""
@@ -656,7 +824,7 @@ def wait_until_served() -> None:
     """Both app hosts UP in HAProxy (its checks need `rise 2`) and the proxy ready."""
     for _ in range(60):
         all_up = haproxy_servers() == {name: "UP" for name in APP}
-        if all_up and httpx.get(f"{PROXY}/ready", timeout=10).status_code == 200:
+        if all_up and httpx.get(f"{PROXY}/ready", timeout=10, verify=trusted()).status_code == 200:
             return
         time.sleep(1)
     raise AssertionError(f"not served again: {haproxy_servers()}")
@@ -722,6 +890,9 @@ def test_a_backup_of_redis_and_the_shared_storage_restores_every_result(client, 
 def test_no_secret_in_docker_inspect_container_logs_or_ansible_output(secrets):
     values = [secrets["token"], secrets["queue_password"], secrets["new_queue_password"]]
     assert all(values)
+    # The front's test-only keys: no line of their bodies.
+    for key in ("front-a.key", "front-b.key"):
+        values.extend((TLS / key).read_text().strip().splitlines()[1:-1])
     dumps = []
     for name in APP:
         host = docker_host(name)
@@ -737,7 +908,7 @@ def test_no_secret_in_docker_inspect_container_logs_or_ansible_output(secrets):
     log = Path(EPHEMERAL_DIR) / "ansible.log"
     assert log.exists(), f"{log}: ANSIBLE_LOG_PATH not set?"
     dumps.append(log.read_text(errors="replace"))
-    assert len(OUTPUTS) == 3, "the outputs of the operator's deploys are checked too"
+    assert len(OUTPUTS) == 4, "the outputs of the operator's deploys are checked too"
     dumps.extend(OUTPUTS)
     for value in values:
         leaked = [i for i, dump in enumerate(dumps) if value in dump]

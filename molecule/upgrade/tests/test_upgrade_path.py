@@ -51,7 +51,7 @@ from terminal import on_a_terminal, runbook_lines
 
 CHECKOUT = OPERATOR / "regression-analyzer"  # the operator's clone of this repository
 OP = Operator(
-    OPERATOR, root=CHECKOUT, inventory=CHECKOUT / "ansible/inventories/staging", port=2223
+    OPERATOR, root=CHECKOUT, inventory=CHECKOUT / "ansible/inventories/staging", hosts={HOST: 2223}
 )
 RELEASE_N = "v0.2.0"
 VERSION_N = "0.2.0"

@@ -63,9 +63,9 @@ def nginx_site(service_port: int, https_port: int, cert: Path, key: Path) -> str
     """The role's site template with its defaults and this machine's ports and files."""
     defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
     role_vars = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
-    template = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(
-        (ROLE / "templates" / "nginx-https.conf.j2").read_text()
-    )
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    environment.filters["bool"] = lambda value: str(value).lower() in ("1", "true", "yes", "on")
+    template = environment.from_string((ROLE / "templates" / "nginx-https.conf.j2").read_text())
     return template.render(
         ansible_managed="benchmarks/https_overhead.py",
         _regression_analyzer_probe_address="127.0.0.1",

@@ -26,6 +26,7 @@ import re
 import secrets
 import shlex
 import shutil
+from collections.abc import Iterable
 
 import pytest
 import testinfra
@@ -57,6 +58,7 @@ VMS = {
     "ra-staging-1": testinfra.get_host("docker://regression-analyzer-operator-vm"),
     "ra-staging-2": testinfra.get_host("docker://regression-analyzer-operator-vm-trixie"),
 }
+DEBIAN_12 = "ra-staging-1"
 DEBIAN = {"ra-staging-1": ("12", "bookworm", "20.10."), "ra-staging-2": ("13", "trixie", "26.1.")}
 # Where each VM's 443 and 80 (nginx, staging's HTTPS) are published on this machine.
 HTTPS_PORTS = {"ra-staging-1": 8443, "ra-staging-2": 8444}
@@ -130,9 +132,9 @@ def assert_rotated(name: str, before: dict, new_key: str) -> None:
     assert code == 200
 
 
-def assert_each_host_changed(output: str) -> None:
+def assert_each_host_changed(output: str, hosts: Iterable[str] = HOSTS) -> None:
     recaps = OP.recaps_of(output)
-    assert set(recaps) == set(HOSTS) and all(r["changed"] > 0 for r in recaps.values()), recaps
+    assert set(recaps) == set(hosts) and all(r["changed"] > 0 for r in recaps.values()), recaps
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -379,22 +381,27 @@ def test_rotating_a_key_by_vault_edit_keeps_the_container_and_the_data():
     result, _ = deploy()
     assert result.returncode == 0, tail(result)
     assert_each_host_changed(result.stdout)
+    state["last_deploy_to_both"] = result.stdout
     for name in VMS:
         assert_rotated(name, before[name], state["key"])
 
 
 def test_rotating_with_the_runbooks_tags_keeps_the_container_and_the_data():
-    before = {name: inspect(host) for name, host in VMS.items()}
+    """The runbook's shorter rotation, on Debian 12 only: the same role tasks as the rotation
+    above, which ran on both releases (kept to one host to hold CI's budget)."""
+    before = inspect(VMS[DEBIAN_12])
     state["key"] = f"sk-ant-TEST-tags-{secrets.token_hex(8)}"
     state["secrets"].add(state["key"])
     edit_vault("vault_regression_analyzer_anthropic_api_key", state["key"])
     result, _ = deploy(
-        "--tags", "regression_analyzer_configure,regression_analyzer_run,regression_analyzer_verify"
+        "--limit",
+        DEBIAN_12,
+        "--tags",
+        "regression_analyzer_configure,regression_analyzer_run,regression_analyzer_verify",
     )
     assert result.returncode == 0, tail(result)
-    assert_each_host_changed(result.stdout)
-    for name in VMS:
-        assert_rotated(name, before[name], state["key"])
+    assert_each_host_changed(result.stdout, [DEBIAN_12])
+    assert_rotated(DEBIAN_12, before, state["key"])
 
 
 def test_the_hosts_uid_1000_login_user_reads_no_key_and_no_upload():
@@ -432,41 +439,39 @@ def test_every_host_runs_the_locked_build():
         assert len(labels["io.github.regression-analyzer.context-sha256"]) == 64
         contexts.add(labels["io.github.regression-analyzer.context-sha256"])
     assert len(contexts) == 1, contexts
-    last = state["outputs"][-1]
+    last = state["last_deploy_to_both"]
     assert f"{len(HOSTS)} host(s) run source {contexts.pop()[:12]}" in last
     assert f"lock {lock[:12]}" in last
 
 
 def test_userns_remap_moves_the_service_off_the_hosts_uids():
     """The runbook's option: the engine remapped, the images carried over (the very image
-    runs again, nothing rebuilt), the data handed over, still served."""
-    images = {name: inspect(host)["Image"] for name, host in VMS.items()}
+    runs again, nothing rebuilt), the data handed over, still served. On Debian 12 only, to
+    hold CI's budget: the engine restart and the export and load of the images are the same
+    tasks on Docker 26 (this test passed on Debian 13 in 0.5.0's CI, both hosts at once)."""
+    name, host = DEBIAN_12, VMS[DEBIAN_12]
+    image = inspect(host)["Image"]
     edit_vars({"regression_analyzer_docker_userns_remap": "true"})
-    result, _ = deploy()
+    result, _ = deploy("--limit", DEBIAN_12)
     assert result.returncode == 0, tail(result)
-    assert_each_host_changed(result.stdout)
-    for name, host in VMS.items():
-        assert "name=userns" in host.check_output(
-            "docker info --format '{{json .SecurityOptions}}'"
-        )
-        offset = int(
-            host.check_output("awk -F: '$1 == \"dockremap\" {print $2; exit}' /etc/subuid")
-        )
-        wait_healthy(host)
-        assert inspect(host)["Image"] == images[name], "the image was rebuilt, not carried over"
-        pid = inspect(host)["State"]["Pid"]
-        uid = host.check_output(f"awk '/^Uid:/ {{print $2}}' /proc/{pid}/status")
-        assert int(uid) == offset + 1000
-        # What was stored before is served, and nothing on the host belongs to uid 1000 any more.
-        code, body = curl(host, f"/results/{state['jobs'][name]}")
-        assert code == 200 and json.loads(body)["status"] == "completed"
-        assert host.check_output("find /data /output -uid 1000 | head -3") == ""
-        assert host.file(f"/data/uploads/{state['uploads'][name]}").uid == offset + 1000
-        code, body = curl(host, "/upload", "-F", "file=@/tmp/t.csv")
-        assert code in (200, 201), body
-        probe = host.run(f"su {LOGIN_USER} -s /bin/sh -c 'cat {SECRETS_DIR}/api_token'")
-        assert probe.rc != 0
-    again, recap = deploy()
+    assert_each_host_changed(result.stdout, [DEBIAN_12])
+    assert "name=userns" in host.check_output("docker info --format '{{json .SecurityOptions}}'")
+    offset = int(host.check_output("awk -F: '$1 == \"dockremap\" {print $2; exit}' /etc/subuid"))
+    wait_healthy(host)
+    assert inspect(host)["Image"] == image, "the image was rebuilt, not carried over"
+    pid = inspect(host)["State"]["Pid"]
+    uid = host.check_output(f"awk '/^Uid:/ {{print $2}}' /proc/{pid}/status")
+    assert int(uid) == offset + 1000
+    # What was stored before is served, and nothing on the host belongs to uid 1000 any more.
+    code, body = curl(host, f"/results/{state['jobs'][name]}")
+    assert code == 200 and json.loads(body)["status"] == "completed"
+    assert host.check_output("find /data /output -uid 1000 | head -3") == ""
+    assert host.file(f"/data/uploads/{state['uploads'][name]}").uid == offset + 1000
+    code, body = curl(host, "/upload", "-F", "file=@/tmp/t.csv")
+    assert code in (200, 201), body
+    probe = host.run(f"su {LOGIN_USER} -s /bin/sh -c 'cat {SECRETS_DIR}/api_token'")
+    assert probe.rc != 0
+    again, recap = deploy("--limit", DEBIAN_12)
     assert again.returncode == 0, tail(again)
     assert recap["changed"] == 0, tail(again)
 

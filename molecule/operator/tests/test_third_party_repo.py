@@ -19,6 +19,7 @@ import re
 import secrets
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -111,6 +112,15 @@ def playbook(
     )
 
 
+def install_into_oldest(*requirements: str) -> subprocess.CompletedProcess:
+    """Install into the oldest-ansible-core controller with uv (the test tools' installer,
+    from its cache) rather than pip: this controller is the test's, not the README's, and pip
+    resolved and unpacked it anew on every run."""
+    uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+    python = str(OLDEST / "bin" / "python")
+    return run([uv, "pip", "install", "-q", "--python", python, *requirements])
+
+
 def infra_repository(path: Path, roles_path: str) -> None:
     """A repository of the operator's: ansible.cfg, the inventory, the README's playbook."""
     if path.exists():
@@ -140,17 +150,9 @@ def repositories() -> None:
 
     if OLDEST.exists():
         shutil.rmtree(OLDEST)
-    made = run(["python3", "-m", "venv", str(OLDEST)])
+    made = run(["python3", "-m", "venv", "--without-pip", str(OLDEST)])
     assert made.returncode == 0, made.stderr
-    pip = run(
-        [
-            str(OLDEST / "bin" / "pip"),
-            "install",
-            "-q",
-            f"ansible-core=={minimum_ansible_core()}.*",
-            "docker>=7",
-        ]
-    )
+    pip = install_into_oldest(f"ansible-core=={minimum_ansible_core()}.*", "docker>=7")
     assert pip.returncode == 0, tail(pip)
 
     # ansible-galaxy from the git URL; the app's source as a release tarball.
@@ -298,7 +300,7 @@ def test_the_oldest_ansible_core_is_refused_on_debian_13_with_the_release_it_nee
 def test_an_older_ansible_core_is_refused_with_the_minimum():
     major, minor = minimum_ansible_core().split(".")[:2]
     older = f"{major}.{int(minor) - 1}"
-    pip = run([str(OLDEST / "bin" / "pip"), "install", "-q", f"ansible-core=={older}.*"])
+    pip = install_into_oldest(f"ansible-core=={older}.*")
     assert pip.returncode == 0, tail(pip)
     result, _ = playbook(INFRA)
     out = result.stdout + result.stderr

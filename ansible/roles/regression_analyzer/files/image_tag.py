@@ -7,8 +7,10 @@ SOURCE is regression_analyzer_source_dir as given (a folder or a release tarball
 the folder files/source_tree.py found (the tarball unpacked), CONTEXT_PATHs the role's
 regression_analyzer_build_context_paths. Prints one JSON object:
 
-  {"version": "0.3.0", "context_sha256": "<64 hex>", "release": true, "tag": "0.3.0",
-   "reason": "..."}
+  {"version": "0.3.0", "context_sha256": "<64 hex>", "lock_sha256": "<64 hex>",
+   "release": true, "tag": "0.3.0", "reason": "..."}
+(lock_sha256: of the dependency lock, requirements.lock, or "none" without one; the build
+labels the image with it.)
 
 The source is a release, and the tag the bare version, when it is
   * a release tarball (SOURCE is a .tar.gz/.tgz/.tar file: `git archive` of a release tag), or
@@ -37,6 +39,7 @@ from pack_context import context_files, pack
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 VERSION_RE = re.compile(r'(?m)^version\s*=\s*"([^"]+)"')
 DEV_HEX = 12
+LOCK_FILE = "requirements.lock"
 
 
 def read_version(root: Path) -> str:
@@ -117,9 +120,11 @@ def decide(source: Path, root: Path, context_paths: list[str]) -> dict[str, obje
     version = read_version(root)
     sha = hashlib.sha256(pack(root, context_paths)).hexdigest()
     release, reason = release_check(source, root, version, context_paths)
+    lock = root / LOCK_FILE
     return {
         "version": version,
         "context_sha256": sha,
+        "lock_sha256": hashlib.sha256(lock.read_bytes()).hexdigest() if lock.is_file() else "none",
         "release": release,
         "tag": version if release else f"{version}-dev.{sha[:DEV_HEX]}",
         "reason": reason,

@@ -240,9 +240,11 @@ def test_the_oldest_ansible_core_deploys_the_release_tarball_as_the_same_build()
         (OPERATOR / "home" / ".cache" / "regression-analyzer").glob("*/*/pyproject.toml")
     )
     assert len(unpacked) == 1, unpacked
-    # ...and it is the same build as the checkout's: nothing to change, the same container.
+    # ...and it is the same build as the checkout's: nothing to change, the same container,
+    # also on the engine that test_operator_path.py remapped last (userns-remap on).
     assert recap["changed"] == 0 and recap["failed"] == 0, tail(result)
     assert inspect(host)["Id"] == before["Id"]
+    assert "name=userns" in host.check_output("docker info --format '{{json .SecurityOptions}}'")
     labels = json.loads(
         host.check_output(
             f"docker image inspect -f '{{{{json .Config.Labels}}}}' {before['Image']}"

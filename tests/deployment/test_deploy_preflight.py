@@ -27,6 +27,31 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+def check_deploy(inventory: Path, extra: Path, tags: str) -> subprocess.CompletedProcess:
+    """deploy.yml in check mode with these tags and extra vars, by the venv's ansible-playbook,
+    free of the caller's ANSIBLE_* settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env["PATH"] = f"{ANSIBLE_PLAYBOOK.parent}:{env.get('PATH', '')}"
+    return subprocess.run(
+        [
+            str(ANSIBLE_PLAYBOOK) if ANSIBLE_PLAYBOOK.exists() else "ansible-playbook",
+            "ansible/deploy.yml",
+            "-i",
+            str(inventory),
+            "--tags",
+            tags,
+            "--check",
+            "-e",
+            f"@{extra}",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 def preflight(tmp_path: Path, **settings: object) -> subprocess.CompletedProcess:
     inventory = tmp_path / "hosts.yml"
     inventory.write_text(
@@ -47,26 +72,7 @@ def preflight(tmp_path: Path, **settings: object) -> subprocess.CompletedProcess
     )
     extra = tmp_path / "extra.json"
     extra.write_text(json.dumps(settings))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    env["PATH"] = f"{ANSIBLE_PLAYBOOK.parent}:{env.get('PATH', '')}"
-    return subprocess.run(
-        [
-            str(ANSIBLE_PLAYBOOK) if ANSIBLE_PLAYBOOK.exists() else "ansible-playbook",
-            "ansible/deploy.yml",
-            "-i",
-            str(inventory),
-            "--tags",
-            "always",
-            "--check",
-            "-e",
-            f"@{extra}",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return check_deploy(inventory, extra, "always")
 
 
 def example_vault() -> dict[str, str]:
@@ -219,26 +225,7 @@ def proxy_preflight(tmp_path: Path, **settings: object) -> subprocess.CompletedP
     values.update(settings)
     extra = tmp_path / "proxy-extra.json"
     extra.write_text(json.dumps(values))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    env["PATH"] = f"{ANSIBLE_PLAYBOOK.parent}:{env.get('PATH', '')}"
-    return subprocess.run(
-        [
-            str(ANSIBLE_PLAYBOOK) if ANSIBLE_PLAYBOOK.exists() else "ansible-playbook",
-            "ansible/deploy.yml",
-            "-i",
-            str(inventory),
-            "--tags",
-            "regression_analyzer_proxy_preflight",
-            "--check",
-            "-e",
-            f"@{extra}",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return check_deploy(inventory, extra, "regression_analyzer_proxy_preflight")
 
 
 def test_the_production_front_refuses_the_example_vault_and_a_missing_certificate(tmp_path):

@@ -553,6 +553,15 @@ def recaps(run: subprocess.CompletedProcess) -> dict[str, dict[str, int]]:
     }
 
 
+def probe(http: httpx.Client, url: str) -> tuple[bool, str]:
+    """One request of a client loop: (answered 200?, what to report if not)."""
+    try:
+        response = http.get(url)
+    except httpx.HTTPError as exc:
+        return False, repr(exc)
+    return response.status_code == 200, f"{response.status_code} {response.text[:120]}"
+
+
 def test_a_rolling_redeploy_with_a_queue_password_rotation_loses_no_request(
     client, secrets, shared_job, production_inventory
 ):
@@ -583,12 +592,7 @@ def test_a_rolling_redeploy_with_a_queue_password_rotation_loses_no_request(
         with httpx.Client(headers=client.headers, timeout=30, verify=trusted()) as http:
             while not stop.is_set():
                 for url in (f"{PROXY}/health", job_url):
-                    try:
-                        response = http.get(url)
-                        good = response.status_code == 200
-                        detail = f"{response.status_code} {response.text[:120]}"
-                    except httpx.HTTPError as exc:
-                        good, detail = False, repr(exc)
+                    good, detail = probe(http, url)
                     counts["ok" if good else "failed"] += 1
                     if not good:
                         failures.append(f"{time.strftime('%H:%M:%S')} {url}: {detail}")
@@ -742,12 +746,7 @@ def test_a_certificate_rotation_at_the_front_serves_the_new_one_and_loses_no_req
         while not stop.is_set():
             # A new connection (and TLS handshake) for each request, as new users make them.
             with httpx.Client(headers=client.headers, timeout=30, verify=trusted()) as http:
-                try:
-                    response = http.get(job_url)
-                    good = response.status_code == 200
-                    detail = f"{response.status_code} {response.text[:120]}"
-                except httpx.HTTPError as exc:
-                    good, detail = False, repr(exc)
+                good, detail = probe(http, job_url)
             counts["ok" if good else "failed"] += 1
             if not good:
                 failures.append(f"{time.strftime('%H:%M:%S')}: {detail}")

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -27,11 +28,14 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def check_deploy(inventory: Path, extra: Path, tags: str) -> subprocess.CompletedProcess:
+def check_deploy(
+    inventory: Path, extra: Path, tags: str, env_extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """deploy.yml in check mode with these tags and extra vars, by the venv's ansible-playbook,
     free of the caller's ANSIBLE_* settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
     env["PATH"] = f"{ANSIBLE_PLAYBOOK.parent}:{env.get('PATH', '')}"
+    env.update(env_extra or {})
     return subprocess.run(
         [
             str(ANSIBLE_PLAYBOOK) if ANSIBLE_PLAYBOOK.exists() else "ansible-playbook",
@@ -52,27 +56,64 @@ def check_deploy(inventory: Path, extra: Path, tags: str) -> subprocess.Complete
     )
 
 
-def preflight(tmp_path: Path, **settings: object) -> subprocess.CompletedProcess:
+# This machine as an app host, once per case: one inventory host per case (each its own
+# settings), all checked by one run. An ansible-playbook run costs ~2.5 CPU-seconds, and these
+# cases were twelve runs.
+LOCAL = {
+    "ansible_connection": "local",
+    "ansible_python_interpreter": sys.executable,
+    # As root already; the play's `become` would need sudo here.
+    "ansible_become": False,
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One case's part of the run: whether the preflight refused it, and what it said."""
+
+    refused: bool
+    said: str  # the messages of its failed tasks, whitespace collapsed
+
+
+@dataclass(frozen=True)
+class Preflight:
+    """The run over all cases: each case's outcome, and everything the run printed."""
+
+    outcomes: dict[str, Outcome]
+    output: str
+
+    def __getitem__(self, case: str) -> Outcome:
+        return self.outcomes[case]
+
+
+def preflight_each(tmp_path: Path, cases: dict[str, dict[str, object]]) -> Preflight:
+    """The app play's preflight (the tasks that run under any --tags) for every case at once;
+    the play goes through all of them (serial 100%, no failure percentage stops it)."""
     inventory = tmp_path / "hosts.yml"
-    inventory.write_text(
-        yaml.safe_dump(
-            {
-                "regression_analyzer": {
-                    "hosts": {
-                        "localhost": {
-                            "ansible_connection": "local",
-                            "ansible_python_interpreter": sys.executable,
-                            # As root already; the play's `become` would need sudo here.
-                            "ansible_become": False,
-                        }
-                    }
-                }
-            }
+    hosts = {name: {**LOCAL, **settings} for name, settings in cases.items()}
+    inventory.write_text(yaml.safe_dump({"regression_analyzer": {"hosts": hosts}}))
+    extra = tmp_path / "extra.json"
+    extra.write_text(
+        json.dumps(
+            {"regression_analyzer_serial": "100%", "regression_analyzer_max_fail_percentage": 100}
         )
     )
-    extra = tmp_path / "extra.json"
-    extra.write_text(json.dumps(settings))
-    return check_deploy(inventory, extra, "always")
+    result = check_deploy(
+        inventory, extra, "always", env_extra={"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"}
+    )
+    assert result.stdout.strip(), result.stderr[-2000:]
+    run = json.loads(result.stdout)
+    said: dict[str, list[str]] = {name: [] for name in cases}
+    for play in run["plays"]:
+        for task in play["tasks"]:
+            for name, outcome in task["hosts"].items():
+                if outcome.get("failed") and name in said:
+                    said[name].append(" ".join(str(outcome.get("msg", "")).split()))
+    outcomes = {
+        name: Outcome(refused=run["stats"][name]["failures"] > 0, said=" ".join(said[name]))
+        for name in cases
+    }
+    return Preflight(outcomes, result.stdout)
 
 
 def example_vault() -> dict[str, str]:
@@ -81,107 +122,108 @@ def example_vault() -> dict[str, str]:
     return {name.removeprefix("vault_"): value for name, value in vault.items()}
 
 
-def test_the_example_vault_placeholders_are_refused_by_name(tmp_path):
-    result = preflight(tmp_path, **example_vault())
-    assert result.returncode != 0
-    for name in example_vault():
-        assert name in result.stdout
-    assert "vault.yml.example" in result.stdout
-    # names only: the placeholder values are not echoed back as values of anything
-    assert "sk-ant-REPLACE-ME" not in result.stdout
-
-
-def test_one_placeholder_left_is_refused(tmp_path):
-    settings = {
-        "regression_analyzer_anthropic_api_key": "sk-ant-real-looking",
-        "regression_analyzer_openai_api_key": "",
-        "regression_analyzer_api_token": "REPLACE-ME",
-    }
-    result = preflight(tmp_path, **settings)
-    assert result.returncode != 0
-    assert "regression_analyzer_api_token still hold" in result.stdout.replace("\n", " ")
-
-
-def test_no_api_token_is_refused_unless_meant(tmp_path):
-    result = preflight(tmp_path, regression_analyzer_api_token="")
-    assert result.returncode != 0
-    assert "regression_analyzer_api_token is empty" in result.stdout
-    assert "regression_analyzer_allow_no_token" in result.stdout
-
-    meant = preflight(
-        tmp_path, regression_analyzer_api_token="", regression_analyzer_allow_no_token=True
-    )
-    assert meant.returncode == 0, meant.stdout[-2000:]
-
-
-def test_a_filled_in_vault_passes(tmp_path):
-    result = preflight(
-        tmp_path,
-        regression_analyzer_anthropic_api_key="sk-ant-not-a-placeholder",
-        regression_analyzer_api_token="0123456789abcdef",
-    )
-    assert result.returncode == 0, result.stdout[-2000:]
-    assert "failed=0" in result.stdout
-
-
 # --- HTTPS (docs/operations.md, "HTTPS") ----------------------------------------------------
 INVENTORIES = ROOT / "ansible" / "inventories"
 PEM_CERTIFICATE = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
 PEM_KEY = "-----BEGIN PRIVATE KEY-----\nMIGHnot-a-real-key\n-----END PRIVATE KEY-----\n"
 HTTPS_ON = {"regression_analyzer_api_token": "0123456789abcdef", "regression_analyzer_https": True}
+# Settings the preflight must refuse, each with what it must say.
+CERTIFICATE_CASES = [
+    (
+        "-----BEGIN CERTIFICATE-----\nREPLACE-ME\n-----END CERTIFICATE-----",
+        PEM_KEY,
+        "still hold the placeholder of vault.yml.example",
+    ),
+    (PEM_CERTIFICATE, "", "go together: the vault has one without the other"),
+    ("/etc/ssl/certs/analyzer.pem", PEM_KEY, "regression_analyzer_tls_certificate is not a PEM"),
+    (PEM_CERTIFICATE, "MIGHnot-a-key", "regression_analyzer_tls_key is not a PEM private key"),
+]
+
+APP_CASES: dict[str, dict[str, object]] = {
+    "example-vault": example_vault(),
+    "one-placeholder": {
+        "regression_analyzer_anthropic_api_key": "sk-ant-real-looking",
+        "regression_analyzer_openai_api_key": "",
+        "regression_analyzer_api_token": "REPLACE-ME",
+    },
+    "no-token": {"regression_analyzer_api_token": ""},
+    "no-token-meant": {
+        "regression_analyzer_api_token": "",
+        "regression_analyzer_allow_no_token": True,
+    },
+    "filled-in": {
+        "regression_analyzer_anthropic_api_key": "sk-ant-not-a-placeholder",
+        "regression_analyzer_api_token": "0123456789abcdef",
+    },
+    "https-no-certificate": HTTPS_ON,
+    "https-self-signed": {**HTTPS_ON, "regression_analyzer_tls_self_signed": True},
+    "https-certificate-given": {
+        **HTTPS_ON,
+        "regression_analyzer_tls_certificate": PEM_CERTIFICATE,
+        "regression_analyzer_tls_key": PEM_KEY,
+    },
+} | {
+    f"certificate-{i}": {
+        **HTTPS_ON,
+        "regression_analyzer_tls_self_signed": True,
+        "regression_analyzer_tls_certificate": certificate,
+        "regression_analyzer_tls_key": key,
+    }
+    for i, (certificate, key, _) in enumerate(CERTIFICATE_CASES)
+}
 
 
-def test_https_without_a_certificate_is_refused_unless_a_self_signed_one_is_allowed(tmp_path):
-    result = preflight(tmp_path, **HTTPS_ON)
-    assert result.returncode != 0
-    said = " ".join(result.stdout.split())
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Preflight:
+    return preflight_each(tmp_path_factory.mktemp("app-preflight"), APP_CASES)
+
+
+def test_the_example_vault_placeholders_are_refused_by_name(app):
+    assert app["example-vault"].refused
+    for name in example_vault():
+        assert name in app["example-vault"].said
+    assert "vault.yml.example" in app["example-vault"].said
+    # names only: the placeholder values are not echoed back as values of anything
+    assert "sk-ant-REPLACE-ME" not in app.output
+
+
+def test_one_placeholder_left_is_refused(app):
+    assert app["one-placeholder"].refused
+    assert "regression_analyzer_api_token still hold" in app["one-placeholder"].said
+
+
+def test_no_api_token_is_refused_unless_meant(app):
+    assert app["no-token"].refused
+    assert "regression_analyzer_api_token is empty" in app["no-token"].said
+    assert "regression_analyzer_allow_no_token" in app["no-token"].said
+    assert not app["no-token-meant"].refused, app["no-token-meant"].said
+
+
+def test_a_filled_in_vault_passes(app):
+    assert not app["filled-in"].refused, app["filled-in"].said
+
+
+def test_https_without_a_certificate_is_refused_unless_a_self_signed_one_is_allowed(app):
+    assert app["https-no-certificate"].refused
+    said = app["https-no-certificate"].said
     assert "holds no certificate" in said
     for name in (
         "vault_regression_analyzer_tls_certificate",
         "regression_analyzer_tls_self_signed",
     ):
         assert name in said
-
-    staging = preflight(tmp_path, **HTTPS_ON, regression_analyzer_tls_self_signed=True)
-    assert staging.returncode == 0, staging.stdout[-2000:]
-    given = preflight(
-        tmp_path,
-        **HTTPS_ON,
-        regression_analyzer_tls_certificate=PEM_CERTIFICATE,
-        regression_analyzer_tls_key=PEM_KEY,
-    )
-    assert given.returncode == 0, given.stdout[-2000:]
+    assert not app["https-self-signed"].refused, app["https-self-signed"].said
+    assert not app["https-certificate-given"].refused, app["https-certificate-given"].said
 
 
-@pytest.mark.parametrize(
-    ("certificate", "key", "said"),
-    [
-        (
-            "-----BEGIN CERTIFICATE-----\nREPLACE-ME\n-----END CERTIFICATE-----",
-            PEM_KEY,
-            "still hold the placeholder of vault.yml.example",
-        ),
-        (PEM_CERTIFICATE, "", "go together: the vault has one without the other"),
-        (
-            "/etc/ssl/certs/analyzer.pem",
-            PEM_KEY,
-            "regression_analyzer_tls_certificate is not a PEM",
-        ),
-        (PEM_CERTIFICATE, "MIGHnot-a-key", "regression_analyzer_tls_key is not a PEM private key"),
-    ],
-)
-def test_the_certificate_settings_are_checked_and_named(tmp_path, certificate, key, said):
-    result = preflight(
-        tmp_path,
-        **HTTPS_ON,
-        regression_analyzer_tls_self_signed=True,
-        regression_analyzer_tls_certificate=certificate,
-        regression_analyzer_tls_key=key,
-    )
-    assert result.returncode != 0
-    assert said in " ".join(result.stdout.split())
+@pytest.mark.parametrize("case", range(len(CERTIFICATE_CASES)))
+def test_the_certificate_settings_are_checked_and_named(app, case):
+    _certificate, key, said = CERTIFICATE_CASES[case]
+    outcome = app[f"certificate-{case}"]
+    assert outcome.refused
+    assert said in outcome.said
     if key:
-        assert key.splitlines()[1 if "\n" in key else 0] not in result.stdout  # names, not values
+        assert key.splitlines()[1 if "\n" in key else 0] not in app.output  # names, not values
 
 
 def test_staging_has_https_with_a_self_signed_certificate_until_the_vault_has_one():

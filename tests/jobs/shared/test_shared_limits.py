@@ -16,6 +16,8 @@ from tests.helpers.cluster import Cluster, analyze, cluster_running, completions
 from tests.helpers.servers import upload, wait_for
 from tests.helpers.tables import write_linear_table
 
+pytestmark = pytest.mark.slow  # real redis-server, nodes and HAProxy per module
+
 V1 = "/api/v1"
 # The lock a node sets (NX, for one period) to run retention: whoever holds it, the others wait.
 RETENTION_TURN = f"regression-analyzer:{RETENTION_KEY}"

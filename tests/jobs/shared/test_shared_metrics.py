@@ -13,6 +13,8 @@ from tests.helpers.metrics import PREFIX, Scrape, scrape, scrape_when
 from tests.helpers.servers import upload, wait_for
 from tests.helpers.tables import write_linear_table
 
+pytestmark = pytest.mark.slow  # real redis-server, nodes and HAProxy per module
+
 
 def idle(scraped: Scrape) -> bool:
     return scraped.value(PREFIX + "jobs_waiting") == scraped.value(PREFIX + "jobs_running") == 0

@@ -22,6 +22,8 @@ from tests.helpers.cluster import LEASE_S, Cluster, analyze, cluster_running, co
 from tests.helpers.servers import LiveServer, upload, wait_for
 from tests.helpers.tables import write_linear_table
 
+pytestmark = pytest.mark.slow  # real redis-server, nodes and HAProxy per module
+
 V1 = "/api/v1"
 SIZES = (200, 2_000, 20_000, 50_000)
 

@@ -13,8 +13,8 @@ from tests.helpers.tables import write_linear_table
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Slow tests first. pytest-xdist's loadscope hands whole modules to the workers in this
-    order: a slow module handed out last kept one worker busy alone at the end of the run,
-    the other cores idle. The order within each group stays as collected."""
+    order: a slow module handed out last can keep one worker busy alone at the end of the
+    run, the other cores idle. The order within each group stays as collected."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 

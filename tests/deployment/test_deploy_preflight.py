@@ -56,9 +56,9 @@ def check_deploy(
     )
 
 
-# This machine as an app host, once per case: one inventory host per case (each its own
-# settings), all checked by one run. An ansible-playbook run costs ~2.5 CPU-seconds, and these
-# cases were twelve runs.
+# This machine as an inventory host (the app's, once per case, and the front's). The app's
+# cases are one inventory host each (each its own settings), all checked by one run: an
+# ansible-playbook run costs ~2.5 CPU-seconds, and these cases were twelve runs.
 LOCAL = {
     "ansible_connection": "local",
     "ansible_python_interpreter": sys.executable,
@@ -245,19 +245,7 @@ def proxy_preflight(tmp_path: Path, **settings: object) -> subprocess.CompletedP
     on this machine as the production inventory's front, its servers given."""
     inventory = tmp_path / "proxy-hosts.yml"
     inventory.write_text(
-        yaml.safe_dump(
-            {
-                "regression_analyzer_proxy": {
-                    "hosts": {
-                        "localhost": {
-                            "ansible_connection": "local",
-                            "ansible_python_interpreter": sys.executable,
-                            "ansible_become": False,
-                        }
-                    }
-                }
-            }
-        )
+        yaml.safe_dump({"regression_analyzer_proxy": {"hosts": {"localhost": LOCAL}}})
     )
     front = INVENTORIES / "production" / "group_vars" / "regression_analyzer_proxy"
     values = {k: v for k, v in yaml.safe_load((front / "vars.yml").read_text()).items()}
